@@ -1,0 +1,101 @@
+package io.ringbatch.io;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * What both engines share: the buffer pool, the readers they opened, the totals. A subclass opens
+ * files and moves reads between {@link PrefetchingReader} slots and the operating system.
+ */
+abstract class AbstractEngine implements IoEngine {
+    final IoOptions options;
+    final BufferPool pool;
+    private final Set<PrefetchingReader> open = ConcurrentHashMap.newKeySet();
+    private final AtomicLong opened = new AtomicLong();
+    final LongAdder blocks = new LongAdder();
+    final LongAdder bytes = new LongAdder();
+    final LongAdder waits = new LongAdder();
+    final LongAdder waitNanos = new LongAdder();
+    final LongAdder reads = new LongAdder();
+    final LongAdder inFlight = new LongAdder();
+    volatile boolean closed;
+
+    AbstractEngine(IoOptions options) {
+        this.options = options;
+        this.pool = new BufferPool(options.blockSize(), options.bufferPoolSize());
+    }
+
+    @Override
+    public final BlockReader open(Path path, long start, long end) throws IOException {
+        if (closed) {
+            throw new IOException("the " + name() + " engine is closed");
+        }
+        if (start < 0 || (end >= 0 && end < start)) {
+            throw new IllegalArgumentException("bad range [" + start + ", " + end + ") for " + path);
+        }
+        OpenFile file = openFile(path, options.direct());
+        try {
+            long stop = end < 0 ? file.size : end;
+            if (stop > file.size) {
+                throw new IOException(path + ": range end " + stop + " is beyond the file's size " + file.size);
+            }
+            if (start > stop) {
+                throw new IOException(path + ": range start " + start + " is beyond its end " + stop);
+            }
+            PrefetchingReader reader = new PrefetchingReader(this, file, start, stop);
+            open.add(reader);
+            opened.incrementAndGet();
+            return reader;
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** Opens a regular file for reading, with O_DIRECT if asked for and the file system allows it. */
+    abstract OpenFile openFile(Path path, boolean direct) throws IOException;
+
+    /** Starts (or queues until {@link #flush}) the read that {@code slot} describes. */
+    abstract void submit(PrefetchingReader.Slot slot) throws IOException;
+
+    /** Hands queued reads to the operating system. */
+    abstract void flush() throws IOException;
+
+    /** Returns once {@code slot} is no longer in flight. */
+    abstract void await(PrefetchingReader reader, PrefetchingReader.Slot slot) throws IOException;
+
+    /** Asks for an in-flight read to end early; it still completes through the usual path. */
+    abstract void cancel(PrefetchingReader.Slot slot);
+
+    void readerClosed(PrefetchingReader reader) {
+        open.remove(reader);
+    }
+
+    @Override
+    public IoOptions options() {
+        return options;
+    }
+
+    @Override
+    public BufferPool pool() {
+        return pool;
+    }
+
+    @Override
+    public EngineStats stats() {
+        return new EngineStats(name(), opened.get(), open.size(), blocks.sum(), bytes.sum(), waits.sum(),
+                waitNanos.sum(), reads.sum(), inFlight.sum(), pool.capacity() - pool.available(), pool.capacity());
+    }
+
+    /** Closes every reader still open; subclasses then release their own resources. */
+    void closeReaders() {
+        closed = true;
+        for (PrefetchingReader reader : open.toArray(new PrefetchingReader[0])) {
+            reader.close();
+        }
+    }
+}

@@ -1,0 +1,125 @@
+package io.ringbatch.io;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A bounded pool of page-aligned direct buffers of one size, handed out by index. The index is
+ * stable for the life of the pool, so an in-flight read can be named by its buffer's index (the
+ * io_uring engine uses it as the request's user data). Buffers are allocated on first use, up to
+ * {@code capacity}.
+ */
+public final class BufferPool {
+    public static final int PAGE = 4096;
+
+    private final int bufferSize;
+    private final int capacity;
+    private final ByteBuffer[] buffers;
+    private final long[] addresses;
+    private final int[] free;
+    private int freeCount;
+    private int allocated;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition released = lock.newCondition();
+
+    public BufferPool(int bufferSize, int capacity) {
+        if (bufferSize <= 0 || bufferSize % PAGE != 0) {
+            throw new IllegalArgumentException("buffer size must be a positive multiple of " + PAGE + ": " + bufferSize);
+        }
+        if (capacity <= 0) {
+            throw new IllegalArgumentException("pool capacity must be positive: " + capacity);
+        }
+        this.bufferSize = bufferSize;
+        this.capacity = capacity;
+        this.buffers = new ByteBuffer[capacity];
+        this.addresses = new long[capacity];
+        this.free = new int[capacity];
+    }
+
+    public int bufferSize() {
+        return bufferSize;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Buffers that are not handed out (allocated or not yet). */
+    public int available() {
+        lock.lock();
+        try {
+            return freeCount + (capacity - allocated);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A buffer's index, or -1 when every buffer is in use. */
+    public int tryAcquire() {
+        lock.lock();
+        try {
+            return takeLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A buffer's index, waiting up to {@code timeout} for one to be released; -1 on time-out. */
+    public int acquire(long timeout, TimeUnit unit) throws InterruptedException {
+        long nanos = unit.toNanos(timeout);
+        lock.lockInterruptibly();
+        try {
+            int index;
+            while ((index = takeLocked()) < 0) {
+                if (nanos <= 0) {
+                    return -1;
+                }
+                nanos = released.awaitNanos(nanos);
+            }
+            return index;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int takeLocked() {
+        if (freeCount > 0) {
+            return free[--freeCount];
+        }
+        if (allocated < capacity) {
+            int index = allocated;
+            ByteBuffer buffer = ByteBuffer.allocateDirect(bufferSize + PAGE).alignedSlice(PAGE)
+                    .order(ByteOrder.nativeOrder());
+            buffers[index] = buffer;
+            addresses[index] = LibC.address(buffer);
+            allocated++;
+            return index;
+        }
+        return -1;
+    }
+
+    public void release(int index) {
+        lock.lock();
+        try {
+            if (index < 0 || index >= allocated) {
+                throw new IllegalArgumentException("not a buffer of this pool: " + index);
+            }
+            free[freeCount++] = index;
+            released.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The whole buffer (position 0, limit = buffer size); callers slice their own views. */
+    ByteBuffer buffer(int index) {
+        return buffers[index];
+    }
+
+    long address(int index) {
+        return addresses[index];
+    }
+}

@@ -1,0 +1,65 @@
+package io.ringbatch.io;
+
+/**
+ * The engine's tuning, as {@code ringbatch.io.*} configures it.
+ *
+ * @param blockSize       bytes per read and per block handed out; a multiple of 4096 (default 1 MiB)
+ * @param queueDepth      submission-queue entries of the ring (default 64)
+ * @param readAhead       reads one reader keeps in flight at most (default 8, at most queueDepth)
+ * @param bufferPoolSize  buffers in the shared pool, which bounds reads in flight over all readers
+ * @param direct          read with O_DIRECT where the file system allows it
+ * @param blockingThreads threads of the blocking engine's read pool
+ */
+public record IoOptions(int blockSize, int queueDepth, int readAhead, int bufferPoolSize, boolean direct,
+                        int blockingThreads) {
+
+    public static final int DEFAULT_BLOCK_SIZE = 1 << 20;
+
+    public IoOptions {
+        if (blockSize < BufferPool.PAGE || blockSize % BufferPool.PAGE != 0) {
+            throw new IllegalArgumentException("ringbatch.io.block-size must be a multiple of 4096 bytes, at least 4096: "
+                    + blockSize);
+        }
+        if (queueDepth < 1 || queueDepth > 4096) {
+            throw new IllegalArgumentException("ringbatch.io.queue-depth must be between 1 and 4096: " + queueDepth);
+        }
+        if (readAhead < 1) {
+            throw new IllegalArgumentException("ringbatch.io.read-ahead must be at least 1: " + readAhead);
+        }
+        if (bufferPoolSize < 1) {
+            throw new IllegalArgumentException("ringbatch.io.buffer-pool-size must be at least 1: " + bufferPoolSize);
+        }
+        if (blockingThreads < 1) {
+            throw new IllegalArgumentException("ringbatch.io.blocking-threads must be at least 1: " + blockingThreads);
+        }
+    }
+
+    public static IoOptions defaults() {
+        return new IoOptions(DEFAULT_BLOCK_SIZE, 64, 8, 128, false, 4);
+    }
+
+    /** Reads in flight for one reader: the read-ahead, bounded by the ring and the pool. */
+    int window() {
+        return Math.max(1, Math.min(readAhead, Math.min(queueDepth, bufferPoolSize)));
+    }
+
+    public IoOptions withDirect(boolean value) {
+        return new IoOptions(blockSize, queueDepth, readAhead, bufferPoolSize, value, blockingThreads);
+    }
+
+    public IoOptions withBlockSize(int value) {
+        return new IoOptions(value, queueDepth, readAhead, bufferPoolSize, direct, blockingThreads);
+    }
+
+    public IoOptions withReadAhead(int value) {
+        return new IoOptions(blockSize, queueDepth, value, bufferPoolSize, direct, blockingThreads);
+    }
+
+    public IoOptions withBufferPoolSize(int value) {
+        return new IoOptions(blockSize, queueDepth, readAhead, value, direct, blockingThreads);
+    }
+
+    public IoOptions withQueueDepth(int value) {
+        return new IoOptions(blockSize, value, readAhead, bufferPoolSize, direct, blockingThreads);
+    }
+}

@@ -1,0 +1,381 @@
+package io.ringbatch.io;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Keeps up to a window of reads in flight over one file range and hands their blocks out in file
+ * order, whatever order they complete in.
+ * <p>
+ * The window is a ring of slots; read {@code k} (the block at {@code base + k * blockSize}) lives in
+ * slot {@code k % window}. A slot goes FREE -> IN_FLIGHT -> READY (or FAILED) -> HANDED -> FREE, the
+ * last step when the consumer releases the block. Completions may arrive on another thread (the
+ * ring's reaper, a blocking read thread): they write the slot, publish its state through a volatile
+ * store and unpark the consumer if it waits.
+ */
+final class PrefetchingReader implements BlockReader {
+    static final int FREE = 0;
+    static final int IN_FLIGHT = 1;
+    static final int READY = 2;
+    static final int FAILED = 3;
+    static final int HANDED = 4;
+
+    /** How long a reader with nothing in flight waits for a pool buffer before it gives up. */
+    private static final long POOL_WAIT_SECONDS = 30;
+
+    /** One read of the window. Fields other than {@code state} are handed over by its volatile writes. */
+    static final class Slot {
+        final PrefetchingReader owner;
+        final int index;
+        int buffer = -1;
+        long readOffset;
+        int readLength;
+        int want;
+        int got;
+        int errno;
+        /** Set by an engine that has an exception rather than an errno for a failed read. */
+        IOException cause;
+        volatile int state;
+
+        Slot(PrefetchingReader owner, int index) {
+            this.owner = owner;
+            this.index = index;
+        }
+
+        long address() {
+            return owner.engine.pool.address(buffer) + got;
+        }
+
+        long offset() {
+            return readOffset + got;
+        }
+
+        int remaining() {
+            return readLength - got;
+        }
+    }
+
+    final AbstractEngine engine;
+    final OpenFile file;
+    private final long start;
+    private final long end;
+    private final long base;
+    private final int blockSize;
+    private final Slot[] slots;
+    private long nextSubmit;
+    private long nextHand;
+    private volatile Thread waiter;
+    private volatile boolean closing;
+    private boolean closed;
+    private IOException failure;
+
+    private long blocks;
+    private long bytes;
+    private long waits;
+    private long waitNanos;
+
+    PrefetchingReader(AbstractEngine engine, OpenFile file, long start, long end) {
+        this.engine = engine;
+        this.file = file;
+        this.start = start;
+        this.end = end;
+        this.base = start - (start % file.align);
+        this.blockSize = engine.options.blockSize();
+        int window = engine.options.window();
+        this.slots = new Slot[window];
+        for (int i = 0; i < window; i++) {
+            slots[i] = new Slot(this, i);
+        }
+    }
+
+    @Override
+    public Block next() throws IOException {
+        if (closed) {
+            throw new IOException(file.path + ": reader is closed");
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        long offset = base + nextHand * blockSize;
+        if (offset >= end) {
+            returnIdleBuffers();
+            return null;
+        }
+        fill();
+        if (nextHand == nextSubmit) {
+            throw new IllegalStateException(file.path + ": all " + slots.length
+                    + " read-ahead blocks are held by the consumer; release a block before asking for the next");
+        }
+        Slot slot = slots[(int) (nextHand % slots.length)];
+        if (slot.state == IN_FLIGHT) {
+            long t0 = System.nanoTime();
+            engine.await(this, slot);
+            long waited = System.nanoTime() - t0;
+            waits++;
+            waitNanos += waited;
+            engine.waits.increment();
+            engine.waitNanos.add(waited);
+        }
+        if (slot.state == FAILED) {
+            failure = readFailure(slot);
+            throw failure;
+        }
+        slot.state = HANDED;
+        nextHand++;
+        long from = Math.max(start, slot.readOffset);
+        long to = Math.min(end, slot.readOffset + slot.want);
+        int skip = (int) (from - slot.readOffset);
+        ByteBuffer data = engine.pool.buffer(slot.buffer).duplicate()
+                .limit(skip + (int) (to - from)).position(skip).slice().asReadOnlyBuffer();
+        blocks++;
+        bytes += to - from;
+        engine.blocks.increment();
+        engine.bytes.add(to - from);
+        return new Block(data, from, () -> release(slot));
+    }
+
+    private void release(Slot slot) {
+        if (slot.state == HANDED) {
+            slot.state = FREE;
+        }
+    }
+
+    /** Submits reads into every free slot ahead, then flushes them to the kernel at once. */
+    private void fill() throws IOException {
+        int added = 0;
+        while (true) {
+            long offset = base + nextSubmit * blockSize;
+            if (offset >= end) {
+                break;
+            }
+            Slot slot = slots[(int) (nextSubmit % slots.length)];
+            if (slot.state != FREE) {
+                break;
+            }
+            if (slot.buffer < 0 && !takeBuffer(slot)) {
+                break;
+            }
+            long stop = Math.min(end, offset + blockSize);
+            slot.readOffset = offset;
+            slot.want = (int) (stop - offset);
+            slot.readLength = file.direct ? (int) Math.min(blockSize, roundUp(slot.want, file.align)) : slot.want;
+            slot.got = 0;
+            slot.errno = 0;
+            slot.cause = null;
+            slot.state = IN_FLIGHT;
+            engine.inFlight.increment();
+            engine.submit(slot);
+            nextSubmit++;
+            added++;
+        }
+        if (added > 0) {
+            engine.flush();
+        }
+    }
+
+    /**
+     * Gives the slot a pool buffer. A reader always gets one (it waits for it when it has nothing in
+     * flight); more only while the pool is not short, so that many open readers share it fairly.
+     */
+    private boolean takeBuffer(Slot slot) throws IOException {
+        boolean first = nextSubmit == nextHand;
+        int index;
+        if (!first && engine.pool.available() <= engine.pool.capacity() / 8) {
+            return false;
+        }
+        index = engine.pool.tryAcquire();
+        if (index < 0 && first) {
+            try {
+                index = engine.pool.acquire(POOL_WAIT_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException(file.path + ": interrupted while waiting for a read buffer");
+            }
+            if (index < 0) {
+                throw new IOException(file.path + ": no read buffer free for " + POOL_WAIT_SECONDS + " s: all "
+                        + engine.pool.capacity() + " buffers are held by other readers"
+                        + " (raise ringbatch.io.buffer-pool-size or lower ringbatch.io.read-ahead)");
+            }
+        }
+        if (index < 0) {
+            return false;
+        }
+        slot.buffer = index;
+        return true;
+    }
+
+    /**
+     * A completion for {@code slot}: {@code res} bytes read, or {@code -errno}. Called on whatever
+     * thread reaps it. Returns true when the rest of the slot's read must be submitted again (a short
+     * read); the caller then submits it.
+     */
+    boolean complete(Slot slot, int res) {
+        engine.reads.increment();
+        if (closing) {
+            finish(slot, res < 0 ? FAILED : READY);
+            return false;
+        }
+        if (res < 0) {
+            int errno = -res;
+            if (errno == Errno.EAGAIN || errno == Errno.EINTR) {
+                return true;
+            }
+            slot.errno = errno;
+            finish(slot, FAILED);
+            return false;
+        }
+        slot.got += res;
+        if (slot.got >= slot.want) {
+            finish(slot, READY);
+            return false;
+        }
+        if (res == 0) {
+            finish(slot, FAILED);
+            return false;
+        }
+        if (file.direct) {
+            slot.got -= slot.got % file.align;
+        }
+        return true;
+    }
+
+    private void finish(Slot slot, int state) {
+        engine.inFlight.decrement();
+        slot.state = state;
+        Thread w = waiter;
+        if (w != null) {
+            LockSupport.unpark(w);
+        }
+    }
+
+    /**
+     * Parks the calling thread until {@code slot} leaves IN_FLIGHT; for engines whose completions
+     * arrive on another thread. While the reader closes, interrupts are kept for later, not obeyed:
+     * the buffer must not go back to the pool before the read ends.
+     */
+    void park(Slot slot) throws IOException {
+        boolean interruptible = !closing;
+        waiter = Thread.currentThread();
+        boolean interrupted = false;
+        try {
+            while (slot.state == IN_FLIGHT) {
+                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(50));
+                if (Thread.interrupted()) {
+                    if (interruptible) {
+                        Thread.currentThread().interrupt();
+                        throw new InterruptedIOException(file.path + ": interrupted while waiting for a read");
+                    }
+                    interrupted = true;
+                }
+                if (slot.state == IN_FLIGHT) {
+                    engine.flush(); // a submission the kernel put off (EAGAIN) goes in again
+                }
+            }
+        } finally {
+            waiter = null;
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private IOException readFailure(Slot slot) {
+        long at = slot.readOffset + slot.got;
+        if (slot.cause != null) {
+            return new IOException(file.path + ": read at offset " + at + " failed: " + slot.cause.getMessage(),
+                    slot.cause);
+        }
+        if (slot.errno == 0) {
+            return new IOException(file.path + ": file ended at offset " + at + " while " + end
+                    + " bytes were expected (it was truncated while being read)");
+        }
+        return new IOException(file.path + ": read at offset " + at + " failed: " + Errno.describe(slot.errno));
+    }
+
+    private void returnIdleBuffers() {
+        for (Slot slot : slots) {
+            if (slot.buffer >= 0 && slot.state == FREE) {
+                engine.pool.release(slot.buffer);
+                slot.buffer = -1;
+            }
+        }
+    }
+
+    @Override
+    public long position() {
+        return Math.max(start, base + nextHand * blockSize);
+    }
+
+    @Override
+    public long start() {
+        return start;
+    }
+
+    @Override
+    public long end() {
+        return end;
+    }
+
+    @Override
+    public Path path() {
+        return file.path;
+    }
+
+    @Override
+    public boolean direct() {
+        return file.direct;
+    }
+
+    @Override
+    public ReaderStats stats() {
+        return new ReaderStats(blocks, bytes, waits, waitNanos);
+    }
+
+    /**
+     * Cancels what is in flight and waits for every read to complete before any buffer goes back to
+     * the pool: the kernel may write into a buffer until its read completes.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closing = true;
+        try {
+            for (Slot slot : slots) {
+                if (slot.state == IN_FLIGHT) {
+                    engine.cancel(slot);
+                }
+            }
+            for (Slot slot : slots) {
+                while (slot.state == IN_FLIGHT) {
+                    try {
+                        engine.await(this, slot);
+                    } catch (IOException e) {
+                        // the engine itself failed; keep waiting for the slot, never free it early
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+                    }
+                }
+            }
+        } finally {
+            for (Slot slot : slots) {
+                if (slot.buffer >= 0 && slot.state != IN_FLIGHT) {
+                    engine.pool.release(slot.buffer);
+                    slot.buffer = -1;
+                }
+                slot.state = FREE;
+            }
+            closed = true;
+            file.close();
+            engine.readerClosed(this);
+        }
+    }
+
+    private static long roundUp(long value, int align) {
+        return (value + align - 1) / align * align;
+    }
+}

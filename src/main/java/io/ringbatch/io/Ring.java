@@ -1,0 +1,312 @@
+package io.ringbatch.io;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Pointer;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.io.IOException;
+import java.nio.ByteOrder;
+
+import static io.ringbatch.io.Uring.*;
+
+/**
+ * One io_uring instance: the kernel's submission and completion queues mapped into this process.
+ * <p>
+ * Not thread-safe: one thread at a time may prepare and publish submissions, and one thread at a
+ * time may reap completions (the two may be different threads, as in liburing). The indexes follow
+ * liburing's {@code queue.c}: the CQ tail, written by the kernel, is loaded with acquire semantics;
+ * our stores of the CQ head and the SQ tail are releases, through VarHandle views of the mapping.
+ */
+final class Ring implements AutoCloseable {
+    private static final VarHandle INT = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
+
+    /** Receives each completion: the user data given at submission and the kernel's result. */
+    @FunctionalInterface
+    interface CompletionHandler {
+        void complete(long userData, int res);
+    }
+
+    private final Arch arch;
+    final int fd;
+    final int sqEntries;
+    final int cqEntries;
+    final int features;
+
+    private final long sqRingAddr;
+    private final long sqRingLen;
+    private final long cqRingAddr;
+    private final long cqRingLen;
+    private final long sqesAddr;
+    private final long sqesLen;
+    private final ByteBuffer sq;
+    private final ByteBuffer cq;
+    private final ByteBuffer sqes;
+
+    private final int sqHead;
+    private final int sqTail;
+    private final int sqMask;
+    private final int cqHead;
+    private final int cqTail;
+    private final int cqMask;
+    private final int cqes;
+
+    /** Our copy of the SQ tail: SQEs prepared up to here, published to the kernel at {@link #publish}. */
+    private int sqeTail;
+    private boolean closed;
+
+    /**
+     * Sets up a ring of {@code entries} submission slots (rounded up to a power of two by the kernel,
+     * clamped to its maximum) and at least {@code cqEntries} completion slots.
+     */
+    Ring(int entries, int cqEntries) throws IOException {
+        this.arch = Arch.current();
+        ByteBuffer params = ByteBuffer.allocateDirect(PARAMS_SIZE).order(ByteOrder.nativeOrder());
+        int flags = SETUP_CLAMP | SETUP_SUBMIT_ALL;
+        if (cqEntries > 0) {
+            flags |= SETUP_CQSIZE;
+            params.putInt(P_CQ_ENTRIES, cqEntries);
+        }
+        params.putInt(P_FLAGS, flags);
+        int ringFd;
+        try {
+            ringFd = (int) LibC.syscall(arch.sysIoUringSetup, entries, LibC.address(params), 0, 0, 0, 0);
+        } catch (LastErrorException e) {
+            throw new IoUringUnavailableException("io_uring_setup", e.getErrorCode());
+        }
+        this.fd = ringFd;
+        this.sqEntries = params.getInt(P_SQ_ENTRIES);
+        this.cqEntries = params.getInt(P_CQ_ENTRIES);
+        this.features = params.getInt(P_FEATURES);
+
+        int sqArray = params.getInt(P_SQ_OFF + SQ_OFF_ARRAY);
+        this.sqHead = params.getInt(P_SQ_OFF + SQ_OFF_HEAD);
+        this.sqTail = params.getInt(P_SQ_OFF + SQ_OFF_TAIL);
+        int sqMaskOff = params.getInt(P_SQ_OFF + SQ_OFF_RING_MASK);
+        this.cqHead = params.getInt(P_CQ_OFF + CQ_OFF_HEAD);
+        this.cqTail = params.getInt(P_CQ_OFF + CQ_OFF_TAIL);
+        int cqMaskOff = params.getInt(P_CQ_OFF + CQ_OFF_RING_MASK);
+        this.cqes = params.getInt(P_CQ_OFF + CQ_OFF_CQES);
+
+        long sqSize = sqArray + 4L * sqEntries;
+        long cqSize = cqes + (long) CQE_SIZE * this.cqEntries;
+        boolean single = (features & FEAT_SINGLE_MMAP) != 0;
+        long sqAddr = 0;
+        long cqAddr = 0;
+        long sqeAddr = 0;
+        try {
+            if (single) {
+                sqSize = Math.max(sqSize, cqSize);
+                cqSize = sqSize;
+            }
+            sqAddr = map(sqSize, OFF_SQ_RING);
+            cqAddr = single ? sqAddr : map(cqSize, OFF_CQ_RING);
+            sqeAddr = map((long) SQE_SIZE * sqEntries, OFF_SQES);
+        } catch (IOException e) {
+            unmapQuietly(sqeAddr, (long) SQE_SIZE * sqEntries);
+            if (!single) {
+                unmapQuietly(cqAddr, cqSize);
+            }
+            unmapQuietly(sqAddr, sqSize);
+            closeQuietly(ringFd);
+            throw e;
+        }
+        this.sqRingAddr = sqAddr;
+        this.sqRingLen = sqSize;
+        this.cqRingAddr = single ? 0 : cqAddr;
+        this.cqRingLen = single ? 0 : cqSize;
+        this.sqesAddr = sqeAddr;
+        this.sqesLen = (long) SQE_SIZE * sqEntries;
+        this.sq = view(sqAddr, sqSize);
+        this.cq = single ? sq : view(cqAddr, cqSize);
+        this.sqes = view(sqeAddr, sqesLen);
+        this.sqMask = sq.getInt(sqMaskOff);
+        this.cqMask = cq.getInt(cqMaskOff);
+        // The SQ array maps ring positions to SQE indexes; identity, set once, as liburing does.
+        for (int i = 0; i < sqEntries; i++) {
+            sq.putInt(sqArray + 4 * i, i);
+        }
+        this.sqeTail = (int) INT.getAcquire(sq, sqTail);
+    }
+
+    private long map(long length, long offset) throws IOException {
+        try {
+            return LibC.mmap(0, length, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_POPULATE,
+                    fd, offset);
+        } catch (LastErrorException e) {
+            throw new IOException("mmap of io_uring region at offset 0x" + Long.toHexString(offset) + " failed: "
+                    + Errno.describe(e.getErrorCode()));
+        }
+    }
+
+    private static ByteBuffer view(long addr, long len) {
+        return new Pointer(addr).getByteBuffer(0, len).order(ByteOrder.nativeOrder());
+    }
+
+    /** Whether the kernel keeps completions that do not fit the CQ instead of dropping them. */
+    boolean noDrop() {
+        return (features & FEAT_NODROP) != 0;
+    }
+
+    /** SQEs that may still be prepared before the kernel consumes some. */
+    int sqSpace() {
+        return sqEntries - (sqeTail - (int) INT.getAcquire(sq, sqHead));
+    }
+
+    /** Prepares a read of {@code len} bytes at {@code offset} of {@code fileFd} into {@code bufAddr}. */
+    boolean prepRead(int fileFd, long bufAddr, int len, long offset, long userData) {
+        int sqe = prepare(OP_READ, userData);
+        if (sqe < 0) {
+            return false;
+        }
+        sqes.putInt(sqe + SQE_FD, fileFd);
+        sqes.putLong(sqe + SQE_OFF, offset);
+        sqes.putLong(sqe + SQE_ADDR, bufAddr);
+        sqes.putInt(sqe + SQE_LEN, len);
+        return true;
+    }
+
+    /** Prepares a cancellation of the request submitted with {@code target} as its user data. */
+    boolean prepCancel(long target, long userData) {
+        int sqe = prepare(OP_ASYNC_CANCEL, userData);
+        if (sqe < 0) {
+            return false;
+        }
+        sqes.putInt(sqe + SQE_FD, -1);
+        sqes.putLong(sqe + SQE_ADDR, target);
+        return true;
+    }
+
+    /** Prepares a no-op, which completes at once with result 0. */
+    boolean prepNop(long userData) {
+        int sqe = prepare(OP_NOP, userData);
+        if (sqe < 0) {
+            return false;
+        }
+        sqes.putInt(sqe + SQE_FD, -1);
+        return true;
+    }
+
+    private int prepare(byte opcode, long userData) {
+        if (sqSpace() <= 0) {
+            return -1;
+        }
+        int sqe = (sqeTail & sqMask) * SQE_SIZE;
+        for (int i = 0; i < SQE_SIZE; i += 8) {
+            sqes.putLong(sqe + i, 0L);
+        }
+        sqes.put(sqe + SQE_OPCODE, opcode);
+        sqes.putLong(sqe + SQE_USER_DATA, userData);
+        sqeTail++;
+        return sqe;
+    }
+
+    /**
+     * Publishes the prepared SQEs (store-release of the SQ tail) and returns how many the kernel has
+     * not consumed yet: the {@code to_submit} for {@link #enter}.
+     */
+    int publish() {
+        INT.setRelease(sq, sqTail, sqeTail);
+        return sqeTail - (int) INT.getAcquire(sq, sqHead);
+    }
+
+    /**
+     * {@code io_uring_enter}: submits up to {@code toSubmit} published SQEs and, with
+     * {@code minComplete > 0}, waits for that many completions. Retried on EINTR; EAGAIN and EBUSY
+     * (the kernel is short of resources or holds overflowed completions) are returned as 0 so that the
+     * caller reaps and tries again.
+     */
+    int enter(int toSubmit, int minComplete) throws IOException {
+        int flags = minComplete > 0 ? ENTER_GETEVENTS : 0;
+        while (true) {
+            try {
+                return (int) LibC.syscall(arch.sysIoUringEnter, fd, toSubmit, minComplete, flags, 0, 0);
+            } catch (LastErrorException e) {
+                int errno = e.getErrorCode();
+                if (errno == Errno.EINTR) {
+                    toSubmit = Math.max(0, sqeTail - (int) INT.getAcquire(sq, sqHead));
+                    continue;
+                }
+                if (errno == Errno.EAGAIN || errno == Errno.EBUSY) {
+                    return 0;
+                }
+                throw new IOException("io_uring_enter failed: " + Errno.describe(errno));
+            }
+        }
+    }
+
+    /** Completions the kernel has posted that are not reaped yet. */
+    int cqReady() {
+        return (int) INT.getAcquire(cq, cqTail) - (int) INT.get(cq, cqHead);
+    }
+
+    /** Hands every posted completion to {@code handler} and frees their slots; returns how many. */
+    int reap(CompletionHandler handler) {
+        int head = (int) INT.get(cq, cqHead);
+        int tail = (int) INT.getAcquire(cq, cqTail);
+        int n = 0;
+        try {
+            while (head != tail) {
+                int cqe = cqes + (head & cqMask) * CQE_SIZE;
+                long userData = cq.getLong(cqe + CQE_USER_DATA);
+                int res = cq.getInt(cqe + CQE_RES);
+                head++;
+                n++;
+                handler.complete(userData, res);
+            }
+        } finally {
+            INT.setRelease(cq, cqHead, head);
+        }
+        return n;
+    }
+
+    /** Asks the kernel which opcodes it supports and answers whether {@code opcode} is one. */
+    boolean supports(byte opcode) throws IOException {
+        int ops = 256;
+        ByteBuffer probe = ByteBuffer.allocateDirect(PROBE_HEADER_SIZE + ops * PROBE_OP_SIZE)
+                .order(ByteOrder.nativeOrder());
+        try {
+            LibC.syscall(arch.sysIoUringRegister, fd, REGISTER_PROBE, LibC.address(probe), ops, 0, 0);
+        } catch (LastErrorException e) {
+            throw new IoUringUnavailableException("io_uring_register(IORING_REGISTER_PROBE)", e.getErrorCode());
+        }
+        int lastOp = probe.get(0) & 0xff;
+        if (opcode > lastOp) {
+            return false;
+        }
+        int flags = probe.getShort(PROBE_HEADER_SIZE + opcode * PROBE_OP_SIZE + PROBE_OP_FLAGS) & 0xffff;
+        return (flags & OP_SUPPORTED) != 0;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        unmapQuietly(sqesAddr, sqesLen);
+        if (cqRingAddr != 0) {
+            unmapQuietly(cqRingAddr, cqRingLen);
+        }
+        unmapQuietly(sqRingAddr, sqRingLen);
+        closeQuietly(fd);
+    }
+
+    private static void unmapQuietly(long addr, long len) {
+        if (addr != 0 && addr != LibC.MAP_FAILED) {
+            try {
+                LibC.munmap(addr, len);
+            } catch (LastErrorException ignored) {
+                // nothing more can be done with a mapping the kernel refuses to drop
+            }
+        }
+    }
+
+    private static void closeQuietly(int fd) {
+        try {
+            LibC.close(fd);
+        } catch (LastErrorException ignored) {
+            // close(2) releases the descriptor even when it reports an error
+        }
+    }
+}
