@@ -1,0 +1,108 @@
+package io.ringbatch.config;
+
+import io.ringbatch.io.IoEngines;
+import io.ringbatch.io.IoOptions;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.AssertTrue;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import java.nio.file.Path;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Everything under {@code ringbatch.*}. Paths are made absolute (against the working directory) and
+ * normalised once, here, so that every consumer compares like with like.
+ *
+ * @param dataDir           H2 database and per-job work dirs
+ * @param inputRoots        the only trees jobs may read
+ * @param outputRoot        the only tree jobs may write
+ * @param workers           threads of the processing executor; default: the cores the JVM sees
+ *                          (which respects a container's CPU limit)
+ * @param maxConcurrentJobs jobs running at once
+ * @param queueCapacity     jobs queued beyond those; past both, submissions get 429
+ * @param resumeOnStart     restart, at start-up, the jobs that a crash interrupted
+ * @param io                the I/O engine
+ * @param security          logins
+ */
+@ConfigurationProperties("ringbatch")
+@Validated
+public record RingbatchProperties(
+        @DefaultValue("./data") @NotNull Path dataDir,
+        @DefaultValue("./data/input") @NotEmpty List<@NotNull Path> inputRoots,
+        @DefaultValue("./data/output") @NotNull Path outputRoot,
+        @Min(1) @Max(4096) Integer workers,
+        @DefaultValue("2") @Min(1) int maxConcurrentJobs,
+        @DefaultValue("100") @Min(0) int queueCapacity,
+        @DefaultValue("true") boolean resumeOnStart,
+        @DefaultValue @Valid Io io,
+        @DefaultValue @Valid Security security) {
+
+    public RingbatchProperties {
+        dataDir = absolute(dataDir);
+        inputRoots = inputRoots == null ? null : inputRoots.stream().map(RingbatchProperties::absolute).toList();
+        outputRoot = absolute(outputRoot);
+        if (workers == null) {
+            workers = Runtime.getRuntime().availableProcessors();
+        }
+    }
+
+    private static Path absolute(Path path) {
+        return path == null ? null : path.toAbsolutePath().normalize();
+    }
+
+    /**
+     * {@code ringbatch.io.*}.
+     *
+     * @param engine          {@code auto} (io_uring, or the blocking engine where it is refused),
+     *                        {@code io_uring} (fail start-up where refused) or {@code blocking}
+     * @param queueDepth      submission-queue entries of the ring
+     * @param blockSize       bytes per read and per block handed to a step; a multiple of 4 KiB
+     * @param direct          O_DIRECT reads where the file system allows them
+     * @param readAhead       reads one reader keeps in flight at most
+     * @param bufferPoolSize  pooled buffers of {@code block-size}; bounds reads in flight overall
+     * @param blockingThreads read threads of the blocking engine
+     */
+    public record Io(
+            @DefaultValue("auto") @NotNull IoEngines.Mode engine,
+            @DefaultValue("64") @Min(1) @Max(4096) int queueDepth,
+            @DefaultValue("1MB") @NotNull DataSize blockSize,
+            @DefaultValue("false") boolean direct,
+            @DefaultValue("8") @Min(1) int readAhead,
+            @DefaultValue("128") @Min(1) int bufferPoolSize,
+            @DefaultValue("4") @Min(1) int blockingThreads) {
+
+        /** Validated as {@code ringbatch.io.block-size-valid}: a whole number of 4 KiB pages, at most 1 GiB. */
+        @AssertTrue(message = "ringbatch.io.block-size must be a multiple of 4KB, between 4KB and 1GB")
+        public boolean isBlockSizeValid() {
+            long bytes = blockSize == null ? 0 : blockSize.toBytes();
+            return bytes >= 4096 && bytes <= (1L << 30) && bytes % 4096 == 0;
+        }
+
+        public IoOptions toOptions() {
+            return new IoOptions(Math.toIntExact(blockSize.toBytes()), queueDepth, readAhead, bufferPoolSize, direct,
+                    blockingThreads);
+        }
+    }
+
+    /**
+     * {@code ringbatch.security.*}. A password that starts with an encoder id in braces
+     * ({@code {bcrypt}...}) is taken as already encoded; any other is encoded at start-up.
+     *
+     * @param adminPassword  password of {@code admin} (roles VIEWER and OPERATOR); when unset, one is
+     *                       generated at every start and logged once
+     * @param viewerPassword when set, a read-only user {@code viewer} (role VIEWER) exists too
+     */
+    public record Security(String adminPassword, String viewerPassword) {
+        @Override
+        public String toString() {
+            return "Security[adminPassword=" + (adminPassword == null ? "<generated>" : "******")
+                    + ", viewerPassword=" + (viewerPassword == null ? "<none>" : "******") + "]";
+        }
+    }
+}
