@@ -1,0 +1,43 @@
+package io.ringbatch.config;
+
+import io.ringbatch.io.EngineStats;
+import io.ringbatch.io.IoEngine;
+import io.ringbatch.io.IoEngines;
+import io.ringbatch.io.IoOptions;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+
+/**
+ * {@code /actuator/health} component {@code ioEngine}: which engine runs, what was asked for and,
+ * when they differ, why; the engine's tuning and its current load.
+ */
+public class IoEngineHealthIndicator implements HealthIndicator {
+    private final IoEngines.Selection selection;
+
+    public IoEngineHealthIndicator(IoEngines.Selection selection) {
+        this.selection = selection;
+    }
+
+    @Override
+    public Health health() {
+        IoEngine engine = selection.engine();
+        IoOptions options = engine.options();
+        EngineStats stats = engine.stats();
+        Health.Builder health = Health.up()
+                .withDetail("engine", engine.name())
+                .withDetail("requested", selection.requested().value());
+        if (selection.fallbackReason() != null) {
+            health.withDetail("fallbackReason", selection.fallbackReason());
+        }
+        return health
+                .withDetail("blockSize", options.blockSize())
+                .withDetail("queueDepth", options.queueDepth())
+                .withDetail("readAhead", options.readAhead())
+                .withDetail("direct", options.direct())
+                .withDetail("readersOpen", stats.readersOpen())
+                .withDetail("readsInFlight", stats.readsInFlight())
+                .withDetail("buffersInUse", stats.buffersInUse())
+                .withDetail("bufferCapacity", stats.bufferCapacity())
+                .build();
+    }
+}
