@@ -1,0 +1,150 @@
+package io.ringbatch.config;
+
+import jakarta.servlet.http.HttpServletRequest;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.security.autoconfigure.actuate.web.servlet.EndpointRequest;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.core.userdetails.User;
+import org.springframework.security.core.userdetails.UserDetails;
+import org.springframework.security.core.userdetails.UserDetailsService;
+import org.springframework.security.crypto.factory.PasswordEncoderFactories;
+import org.springframework.security.crypto.password.PasswordEncoder;
+import org.springframework.security.provisioning.InMemoryUserDetailsManager;
+import org.springframework.security.web.AuthenticationEntryPoint;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.authentication.HttpStatusEntryPoint;
+import org.springframework.security.web.authentication.LoginUrlAuthenticationEntryPoint;
+import org.springframework.security.web.authentication.www.BasicAuthenticationEntryPoint;
+import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
+import org.springframework.security.web.util.matcher.AnyRequestMatcher;
+import org.springframework.security.web.util.matcher.MediaTypeRequestMatcher;
+import org.springframework.security.web.util.matcher.RequestHeaderRequestMatcher;
+import org.springframework.security.web.util.matcher.RequestMatcher;
+
+/**
+ * Logins and access rules.
+ * <ul>
+ *   <li>{@code admin} has roles VIEWER and OPERATOR; its password is {@code ringbatch.security.admin-password},
+ *       or one generated at start-up and logged once. {@code viewer} (role VIEWER) exists when
+ *       {@code ringbatch.security.viewer-password} is set.</li>
+ *   <li>{@code /actuator/health/**} and {@code /actuator/info} are open (probes); the other actuator
+ *       endpoints need OPERATOR.</li>
+ *   <li>Under {@code /api}: reads need VIEWER or OPERATOR, anything that changes state needs OPERATOR.
+ *       Everything else needs a login.</li>
+ *   <li>HTTP basic for REST clients, a login form for browsers. A request that asks for HTML and is not
+ *       logged in is sent to the form; any other gets 401 (with {@code WWW-Authenticate: Basic}, except
+ *       for XMLHttpRequests, so a page's script does not raise the browser's password dialog).</li>
+ *   <li>CSRF protection stays on for what rides on a session cookie (the form, the dashboard). It is
+ *       off for {@code /api/**} requests that carry their own {@code Authorization} header or no session
+ *       at all: they cannot be forged by another site, and REST clients have no token to send.</li>
+ * </ul>
+ */
+@Configuration(proxyBeanMethods = false)
+public class SecurityConfiguration {
+    private static final Logger log = LoggerFactory.getLogger(SecurityConfiguration.class);
+    static final String REALM = "ringbatch";
+    static final String ADMIN = "admin";
+    static final String VIEWER_USER = "viewer";
+    static final String ROLE_VIEWER = "VIEWER";
+    static final String ROLE_OPERATOR = "OPERATOR";
+    /** {@code {bcrypt}...}, {@code {noop}...}: a value the delegating encoder can match as it is. */
+    private static final Pattern ENCODED = Pattern.compile("^\\{[A-Za-z0-9_.-]+}.+");
+
+    @Bean
+    SecurityFilterChain securityFilterChain(HttpSecurity http) throws Exception {
+        RequestMatcher api = PathPatternRequestMatcher.pathPattern("/api/**");
+        AuthenticationEntryPoint basic = basicEntryPoint();
+        http
+                .authorizeHttpRequests(requests -> requests
+                        .requestMatchers(EndpointRequest.to("health", "info")).permitAll()
+                        .requestMatchers(EndpointRequest.toAnyEndpoint()).hasRole(ROLE_OPERATOR)
+                        .requestMatchers("/error").permitAll()
+                        .requestMatchers(HttpMethod.GET, "/api/**").hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR)
+                        .requestMatchers(HttpMethod.HEAD, "/api/**").hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR)
+                        .requestMatchers(HttpMethod.OPTIONS, "/api/**").hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR)
+                        .requestMatchers(api).hasRole(ROLE_OPERATOR)
+                        .anyRequest().authenticated())
+                .httpBasic(httpBasic -> httpBasic.realmName(REALM).authenticationEntryPoint(basic))
+                .formLogin(form -> form.permitAll())
+                .logout(logout -> logout.permitAll())
+                .csrf(csrf -> csrf.ignoringRequestMatchers(request -> api.matches(request) && notCookieBound(request)))
+                // Entry points as defaults by request kind, not one fixed entry point: a fixed one would
+                // switch off Spring Security's generated login page.
+                .exceptionHandling(exceptions -> exceptions
+                        .defaultAuthenticationEntryPointFor(new HttpStatusEntryPoint(HttpStatus.UNAUTHORIZED), xhr())
+                        .defaultAuthenticationEntryPointFor(new LoginUrlAuthenticationEntryPoint("/login"), html())
+                        .defaultAuthenticationEntryPointFor(basic, AnyRequestMatcher.INSTANCE));
+        return http.build();
+    }
+
+    /** No session cookie to ride on, or credentials of its own: not something another site can forge. */
+    private static boolean notCookieBound(HttpServletRequest request) {
+        return request.getHeader(HttpHeaders.AUTHORIZATION) != null || request.getRequestedSessionId() == null;
+    }
+
+    private static AuthenticationEntryPoint basicEntryPoint() {
+        BasicAuthenticationEntryPoint basic = new BasicAuthenticationEntryPoint();
+        basic.setRealmName(REALM);
+        return basic;
+    }
+
+    /** Asks for a page: sent to the login form. */
+    private static RequestMatcher html() {
+        MediaTypeRequestMatcher html = new MediaTypeRequestMatcher(MediaType.TEXT_HTML);
+        html.setIgnoredMediaTypes(Set.of(MediaType.ALL));
+        return html;
+    }
+
+    /** A page's script: 401 without WWW-Authenticate, so that no browser password dialog pops up. */
+    private static RequestMatcher xhr() {
+        return new RequestHeaderRequestMatcher("X-Requested-With", "XMLHttpRequest");
+    }
+
+    @Bean
+    PasswordEncoder passwordEncoder() {
+        return PasswordEncoderFactories.createDelegatingPasswordEncoder();
+    }
+
+    @Bean
+    UserDetailsService userDetailsService(RingbatchProperties properties, PasswordEncoder encoder) {
+        RingbatchProperties.Security security = properties.security();
+        List<UserDetails> users = new ArrayList<>();
+        String adminPassword = security.adminPassword();
+        if (adminPassword == null || adminPassword.isBlank()) {
+            adminPassword = generatePassword();
+            log.warn("No ringbatch.security.admin-password is set: generated password for user '{}' (valid until"
+                    + " this process stops; every start generates a new one): {}", ADMIN, adminPassword);
+        }
+        users.add(User.withUsername(ADMIN).password(encoded(adminPassword, encoder))
+                .roles(ROLE_VIEWER, ROLE_OPERATOR).build());
+        String viewerPassword = security.viewerPassword();
+        if (viewerPassword != null && !viewerPassword.isBlank()) {
+            users.add(User.withUsername(VIEWER_USER).password(encoded(viewerPassword, encoder))
+                    .roles(ROLE_VIEWER).build());
+        }
+        return new InMemoryUserDetailsManager(users);
+    }
+
+    private static String encoded(String password, PasswordEncoder encoder) {
+        return ENCODED.matcher(password).matches() ? password : encoder.encode(password);
+    }
+
+    private static String generatePassword() {
+        byte[] bytes = new byte[18];
+        new SecureRandom().nextBytes(bytes);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+}
