@@ -22,6 +22,8 @@ abstract class AbstractEngine implements IoEngine {
     final LongAdder waitNanos = new LongAdder();
     final LongAdder reads = new LongAdder();
     final LongAdder inFlight = new LongAdder();
+    /** Reads that completed while an earlier read of the same reader was still in flight. */
+    final LongAdder outOfOrder = new LongAdder();
     volatile boolean closed;
 
     AbstractEngine(IoOptions options) {
@@ -88,7 +90,7 @@ abstract class AbstractEngine implements IoEngine {
     @Override
     public EngineStats stats() {
         return new EngineStats(name(), opened.get(), open.size(), blocks.sum(), bytes.sum(), waits.sum(),
-                waitNanos.sum(), reads.sum(), inFlight.sum(), pool.capacity() - pool.available(), pool.capacity());
+                waitNanos.sum(), reads.sum(), outOfOrder.sum(), inFlight.sum(), pool.capacity() - pool.available(), pool.capacity());
     }
 
     /** Closes every reader still open; subclasses then release their own resources. */

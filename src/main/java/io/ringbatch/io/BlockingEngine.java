@@ -61,7 +61,7 @@ public final class BlockingEngine extends AbstractEngine {
         try {
             attributes = Files.readAttributes(path, BasicFileAttributes.class);
         } catch (IOException e) {
-            throw new IOException(path + ": cannot open: " + e.getMessage(), e);
+            throw cannotOpen(path, e);
         }
         if (attributes.isDirectory()) {
             throw new IOException(path + ": is a directory: " + Errno.describe(Errno.EISDIR));
@@ -82,8 +82,16 @@ public final class BlockingEngine extends AbstractEngine {
             FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
             return new ChannelFile(path, channel, channel.size(), false, 1);
         } catch (IOException e) {
-            throw new IOException(path + ": cannot open: " + e.getMessage(), e);
+            throw cannotOpen(path, e);
         }
+    }
+
+    /** The Java exception as the io_uring engine would say it: with the errno it stands for. */
+    private static IOException cannotOpen(Path path, IOException e) {
+        String why = e instanceof java.nio.file.NoSuchFileException ? Errno.describe(Errno.ENOENT)
+                : e instanceof java.nio.file.AccessDeniedException ? Errno.describe(Errno.EACCES)
+                : e.getMessage();
+        return new IOException(path + ": cannot open: " + why, e);
     }
 
     @Override

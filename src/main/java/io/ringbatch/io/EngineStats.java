@@ -2,6 +2,6 @@ package io.ringbatch.io;
 
 /** Totals over every reader an engine has opened. */
 public record EngineStats(String engine, long readersOpened, long readersOpen, long blocks, long bytes,
-                          long waits, long waitNanos, long reads, long readsInFlight, int buffersInUse,
+                          long waits, long waitNanos, long reads, long outOfOrder, long readsInFlight, int buffersInUse,
                           int bufferCapacity) {
 }

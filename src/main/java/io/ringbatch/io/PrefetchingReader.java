@@ -26,6 +26,8 @@ final class PrefetchingReader implements BlockReader {
 
     /** How long a reader with nothing in flight waits for a pool buffer before it gives up. */
     private static final long POOL_WAIT_SECONDS = 30;
+    /** Short reads or EAGAINs one read may meet before it is failed rather than tried again. */
+    private static final int MAX_RETRIES = 1024;
 
     /** One read of the window. Fields other than {@code state} are handed over by its volatile writes. */
     static final class Slot {
@@ -37,6 +39,7 @@ final class PrefetchingReader implements BlockReader {
         int want;
         int got;
         int errno;
+        int retries;
         /** Set by an engine that has an exception rather than an errno for a failed read. */
         IOException cause;
         volatile int state;
@@ -100,8 +103,7 @@ final class PrefetchingReader implements BlockReader {
         if (failure != null) {
             throw failure;
         }
-        long offset = base + nextHand * blockSize;
-        if (offset >= end) {
+        if (position() >= end) {
             returnIdleBuffers();
             return null;
         }
@@ -149,7 +151,7 @@ final class PrefetchingReader implements BlockReader {
         int added = 0;
         while (true) {
             long offset = base + nextSubmit * blockSize;
-            if (offset >= end) {
+            if (Math.max(start, offset) >= end) {
                 break;
             }
             Slot slot = slots[(int) (nextSubmit % slots.length)];
@@ -164,6 +166,7 @@ final class PrefetchingReader implements BlockReader {
             slot.want = (int) (stop - offset);
             slot.readLength = file.direct ? (int) Math.min(blockSize, roundUp(slot.want, file.align)) : slot.want;
             slot.got = 0;
+            slot.retries = 0;
             slot.errno = 0;
             slot.cause = null;
             slot.state = IN_FLIGHT;
@@ -221,7 +224,7 @@ final class PrefetchingReader implements BlockReader {
         }
         if (res < 0) {
             int errno = -res;
-            if (errno == Errno.EAGAIN || errno == Errno.EINTR) {
+            if ((errno == Errno.EAGAIN || errno == Errno.EINTR) && ++slot.retries <= MAX_RETRIES) {
                 return true;
             }
             slot.errno = errno;
@@ -230,17 +233,26 @@ final class PrefetchingReader implements BlockReader {
         }
         slot.got += res;
         if (slot.got >= slot.want) {
+            Slot before = slots[(slot.index + slots.length - 1) % slots.length];
+            if (before != slot && before.state == IN_FLIGHT && before.readOffset < slot.readOffset) {
+                engine.outOfOrder.increment();
+            }
             finish(slot, READY);
             return false;
         }
-        if (res == 0) {
+        // End of file before the range's end: the file shrank. An O_DIRECT read that stops short of
+        // an alignment boundary has met the end of the file too.
+        if (res == 0 || (file.direct && slot.got % file.align != 0)) {
             finish(slot, FAILED);
             return false;
         }
-        if (file.direct) {
-            slot.got -= slot.got % file.align;
-        }
-        return true;
+        return ++slot.retries <= MAX_RETRIES || failNoProgress(slot);
+    }
+
+    private boolean failNoProgress(Slot slot) {
+        slot.errno = Errno.EIO;
+        finish(slot, FAILED);
+        return false;
     }
 
     private void finish(Slot slot, int state) {
@@ -307,7 +319,7 @@ final class PrefetchingReader implements BlockReader {
 
     @Override
     public long position() {
-        return Math.max(start, base + nextHand * blockSize);
+        return Math.min(end, Math.max(start, base + nextHand * blockSize));
     }
 
     @Override
