@@ -29,8 +29,12 @@ import org.springframework.security.web.authentication.HttpStatusEntryPoint;
 import org.springframework.security.web.authentication.LoginUrlAuthenticationEntryPoint;
 import org.springframework.security.web.authentication.www.BasicAuthenticationEntryPoint;
 import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
+import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
+import org.springframework.security.web.savedrequest.RequestCache;
+import org.springframework.security.web.util.matcher.AndRequestMatcher;
 import org.springframework.security.web.util.matcher.AnyRequestMatcher;
 import org.springframework.security.web.util.matcher.MediaTypeRequestMatcher;
+import org.springframework.security.web.util.matcher.NegatedRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestHeaderRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
 
@@ -80,6 +84,8 @@ public class SecurityConfiguration {
                 .httpBasic(httpBasic -> httpBasic.realmName(REALM).authenticationEntryPoint(basic))
                 .formLogin(form -> form.permitAll())
                 .logout(logout -> logout.permitAll())
+                // Remember only page navigations for after the login; a REST call's 401 makes no session.
+                .requestCache(cache -> cache.requestCache(pageRequestCache()))
                 .csrf(csrf -> csrf.ignoringRequestMatchers(request -> api.matches(request) && notCookieBound(request)))
                 // Entry points as defaults by request kind, not one fixed entry point: a fixed one would
                 // switch off Spring Security's generated login page.
@@ -99,6 +105,13 @@ public class SecurityConfiguration {
         BasicAuthenticationEntryPoint basic = new BasicAuthenticationEntryPoint();
         basic.setRealmName(REALM);
         return basic;
+    }
+
+    private static RequestCache pageRequestCache() {
+        HttpSessionRequestCache cache = new HttpSessionRequestCache();
+        cache.setRequestMatcher(new AndRequestMatcher(PathPatternRequestMatcher.pathPattern(HttpMethod.GET, "/**"),
+                html(), new NegatedRequestMatcher(xhr())));
+        return cache;
     }
 
     /** Asks for a page: sent to the login form. */

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ringbatch.io.IoEngines;
 import io.ringbatch.io.IoOptions;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +15,10 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.validation.autoconfigure.ValidationAutoConfiguration;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.boot.env.YamlPropertySourceLoader;
+import org.springframework.core.env.PropertySource;
 import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.io.ByteArrayResource;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 /** {@code ringbatch.*} binding: defaults, environment variables, validation. */
@@ -99,5 +104,36 @@ class RingbatchPropertiesTest {
                 "ringbatch.max-concurrent-jobs=0", "ringbatch.input-roots="}) {
             runner.withPropertyValues(bad).run(context -> assertThat(context).as(bad).hasFailed());
         }
+    }
+
+    /** config/application.yml shows the defaults commented out; uncommented, it must change nothing. */
+    @Test
+    void theDocumentedDefaultsAreTheDefaults() throws Exception {
+        List<String> lines = Files.readAllLines(Path.of("config/application.yml"));
+        StringBuilder yaml = new StringBuilder();
+        for (String line : lines.subList(lines.indexOf("# ringbatch:"), lines.size())) {
+            if (line.isEmpty()) {
+                break;
+            }
+            yaml.append(line.equals("#") ? "" : line.substring(2)).append('\n');
+        }
+        List<PropertySource<?>> documented = new YamlPropertySourceLoader()
+                .load("documented", new ByteArrayResource(yaml.toString().getBytes(StandardCharsets.UTF_8)));
+        assertThat(documented).hasSize(1);
+        assertThat(documented.get(0).getProperty("ringbatch.io.engine")).as(yaml.toString()).isNotNull();
+        runner.run(defaults -> runner
+                .withInitializer(context -> context.getEnvironment().getPropertySources().addFirst(documented.get(0)))
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    RingbatchProperties d = defaults.getBean(RingbatchProperties.class);
+                    RingbatchProperties p = context.getBean(RingbatchProperties.class);
+                    assertThat(p.dataDir()).isEqualTo(d.dataDir());
+                    assertThat(p.inputRoots()).isEqualTo(d.inputRoots());
+                    assertThat(p.outputRoot()).isEqualTo(d.outputRoot());
+                    assertThat(p.maxConcurrentJobs()).isEqualTo(d.maxConcurrentJobs());
+                    assertThat(p.queueCapacity()).isEqualTo(d.queueCapacity());
+                    assertThat(p.resumeOnStart()).isEqualTo(d.resumeOnStart());
+                    assertThat(p.io()).isEqualTo(d.io());
+                }));
     }
 }
