@@ -64,8 +64,13 @@ abstract class AbstractEngine implements IoEngine {
     /** Starts (or queues until {@link #flush}) the read that {@code slot} describes. */
     abstract void submit(PrefetchingReader.Slot slot) throws IOException;
 
-    /** Hands queued reads to the operating system. */
-    abstract void flush() throws IOException;
+    /** What a new reader, opened on the calling thread, is bound to; see {@link PrefetchingReader#binding}. */
+    Object attach() throws IOException {
+        return null;
+    }
+
+    /** Hands the reader's queued reads to the operating system. */
+    abstract void flush(PrefetchingReader reader) throws IOException;
 
     /** Returns once {@code slot} is no longer in flight. */
     abstract void await(PrefetchingReader reader, PrefetchingReader.Slot slot) throws IOException;

@@ -117,7 +117,7 @@ public final class BlockingEngine extends AbstractEngine {
     }
 
     @Override
-    void flush() {
+    void flush(PrefetchingReader reader) {
         // each read was handed to the pool when it was submitted
     }
 

@@ -9,9 +9,33 @@ package io.ringbatch.io;
  * @param bufferPoolSize  buffers in the shared pool, which bounds reads in flight over all readers
  * @param direct          read with O_DIRECT where the file system allows it
  * @param blockingThreads threads of the blocking engine's read pool
+ * @param topology        how the io_uring engine lays out its rings
  */
 public record IoOptions(int blockSize, int queueDepth, int readAhead, int bufferPoolSize, boolean direct,
-                        int blockingThreads) {
+                        int blockingThreads, Topology topology) {
+
+    /** Ring topology of the io_uring engine; see {@link IoUringEngine}. */
+    public enum Topology {
+        /** One ring per consumer thread, which submits to it and reaps it itself. */
+        PER_THREAD,
+        /** One ring for every reader, with a reaper thread routing completions. */
+        SHARED;
+
+        public static Topology parse(String value) {
+            String v = value == null ? "" : value.trim().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+            return switch (v) {
+                case "per-thread" -> PER_THREAD;
+                case "shared" -> SHARED;
+                default -> throw new IllegalArgumentException(
+                        "ringbatch.io.topology must be per-thread or shared, not '" + value + "'");
+            };
+        }
+    }
+
+    public IoOptions(int blockSize, int queueDepth, int readAhead, int bufferPoolSize, boolean direct,
+                     int blockingThreads) {
+        this(blockSize, queueDepth, readAhead, bufferPoolSize, direct, blockingThreads, Topology.PER_THREAD);
+    }
 
     public static final int DEFAULT_BLOCK_SIZE = 1 << 20;
 
@@ -29,6 +53,9 @@ public record IoOptions(int blockSize, int queueDepth, int readAhead, int buffer
         if (bufferPoolSize < 1) {
             throw new IllegalArgumentException("ringbatch.io.buffer-pool-size must be at least 1: " + bufferPoolSize);
         }
+        if (topology == null) {
+            throw new IllegalArgumentException("ringbatch.io.topology must be per-thread or shared");
+        }
         if (blockingThreads < 1) {
             throw new IllegalArgumentException("ringbatch.io.blocking-threads must be at least 1: " + blockingThreads);
         }
@@ -44,22 +71,26 @@ public record IoOptions(int blockSize, int queueDepth, int readAhead, int buffer
     }
 
     public IoOptions withDirect(boolean value) {
-        return new IoOptions(blockSize, queueDepth, readAhead, bufferPoolSize, value, blockingThreads);
+        return new IoOptions(blockSize, queueDepth, readAhead, bufferPoolSize, value, blockingThreads, topology);
     }
 
     public IoOptions withBlockSize(int value) {
-        return new IoOptions(value, queueDepth, readAhead, bufferPoolSize, direct, blockingThreads);
+        return new IoOptions(value, queueDepth, readAhead, bufferPoolSize, direct, blockingThreads, topology);
     }
 
     public IoOptions withReadAhead(int value) {
-        return new IoOptions(blockSize, queueDepth, value, bufferPoolSize, direct, blockingThreads);
+        return new IoOptions(blockSize, queueDepth, value, bufferPoolSize, direct, blockingThreads, topology);
     }
 
     public IoOptions withBufferPoolSize(int value) {
-        return new IoOptions(blockSize, queueDepth, readAhead, value, direct, blockingThreads);
+        return new IoOptions(blockSize, queueDepth, readAhead, value, direct, blockingThreads, topology);
+    }
+
+    public IoOptions withTopology(Topology value) {
+        return new IoOptions(blockSize, queueDepth, readAhead, bufferPoolSize, direct, blockingThreads, value);
     }
 
     public IoOptions withQueueDepth(int value) {
-        return new IoOptions(blockSize, value, readAhead, bufferPoolSize, direct, blockingThreads);
+        return new IoOptions(blockSize, value, readAhead, bufferPoolSize, direct, blockingThreads, topology);
     }
 }

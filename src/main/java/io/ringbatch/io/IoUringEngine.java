@@ -2,49 +2,83 @@ package io.ringbatch.io;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The kernel-async engine: one io_uring shared by every reader.
- * <p>
- * Readers prepare their reads under a short lock (filling SQEs and publishing the SQ tail) and call
- * {@code io_uring_enter} outside it, so one syscall carries every read a reader queued. A single
- * reaper thread waits in {@code io_uring_enter(GETEVENTS)}, reaps completions in batches and routes
- * each to the reader that owns it: a read's user data is the index of its pool buffer, which names
- * exactly one read in flight. The reaper only moves state and unparks consumers; it never touches
- * the data. Short reads are submitted again for the rest by the reaper itself.
+ * The kernel-async engine: reads go to io_uring and the kernel fills the buffers while consumers
+ * compute. Two ring topologies sit behind the same interface ({@link IoOptions.Topology}):
+ * <ul>
+ * <li>{@code PER_THREAD} (the default): each consumer thread has a ring of its own; a reader's reads
+ * go to the ring of the thread that opened it, and that thread reaps it itself when it needs a block
+ * that is not ready, inside the same {@code io_uring_enter} that waits. No hand-off and no reaper
+ * thread; the ring's lock is only ever contended when another thread closes a reader.</li>
+ * <li>{@code SHARED}: one ring for all readers; a reaper thread waits in
+ * {@code io_uring_enter(GETEVENTS)} and routes each completion to its reader, unparking the consumer.</li>
+ * </ul>
+ * In both, a read's user data is the index of its pool buffer, which names exactly one read in
+ * flight; SQEs are prepared and the SQ tail published under the ring's lock, and one
+ * {@code io_uring_enter} carries every read a reader queued. Short reads are submitted again for the
+ * rest by whoever reaps them. The benchmark in {@code bench/} compares the two.
  */
 public final class IoUringEngine extends AbstractEngine {
     private static final Logger log = LoggerFactory.getLogger(IoUringEngine.class);
     private static final long STOP = -1L;
     private static final long CANCEL = 1L << 62;
 
-    private final Ring ring;
-    private final ReentrantLock sq = new ReentrantLock();
+    /** A ring and the lock that serialises preparing, publishing and reaping it. */
+    private static final class RingHandle {
+        final Ring ring;
+        final ReentrantLock lock = new ReentrantLock();
+        boolean closed;
+
+        RingHandle(Ring ring) {
+            this.ring = ring;
+        }
+    }
+
+    private final IoOptions.Topology topology;
+    private final int cqEntries;
     private final PrefetchingReader.Slot[] inFlight;
+    private final Set<RingHandle> rings = ConcurrentHashMap.newKeySet();
+    private final ThreadLocal<RingHandle> threadRing = new ThreadLocal<>();
+    private final RingHandle shared;
     private final Thread reaper;
+    private final Ring.CompletionHandler route = this::route;
     private volatile IOException reaperFailure;
 
     public IoUringEngine(IoOptions options) throws IOException {
         super(options);
+        this.topology = options.topology();
         // In-flight reads never exceed the pool, cancellations neither: size the CQ so nothing overflows.
-        int cqEntries = Integer.highestOneBit(Math.max(2 * options.bufferPoolSize() + 16, 2 * options.queueDepth()) * 2 - 1);
-        this.ring = new Ring(options.queueDepth(), cqEntries);
+        int wanted = Math.max(2 * options.bufferPoolSize() + 16, 2 * options.queueDepth());
+        this.cqEntries = Integer.highestOneBit(wanted * 2 - 1);
+        this.inFlight = new PrefetchingReader.Slot[options.bufferPoolSize()];
+        Ring first = new Ring(options.queueDepth(), cqEntries);
         try {
-            if (!ring.supports(Uring.OP_READ)) {
+            if (!first.supports(Uring.OP_READ)) {
                 throw new IoUringUnavailableException("IORING_OP_READ (Linux 5.6 or later)", Errno.EINVAL);
             }
         } catch (IOException e) {
-            ring.close();
+            first.close();
             throw e;
         }
-        this.inFlight = new PrefetchingReader.Slot[options.bufferPoolSize()];
-        this.reaper = new Thread(this::reap, "ringbatch-uring-reaper");
-        reaper.setDaemon(true);
-        reaper.start();
+        RingHandle handle = new RingHandle(first);
+        rings.add(handle);
+        if (topology == IoOptions.Topology.SHARED) {
+            this.shared = handle;
+            this.reaper = new Thread(this::reap, "ringbatch-uring-reaper");
+            reaper.setDaemon(true);
+            reaper.start();
+        } else {
+            this.shared = null;
+            this.reaper = null;
+            threadRing.set(handle);
+        }
     }
 
     @Override
@@ -52,9 +86,18 @@ public final class IoUringEngine extends AbstractEngine {
         return "io_uring";
     }
 
-    /** Submission-queue entries the kernel gave the ring. */
+    public IoOptions.Topology topology() {
+        return topology;
+    }
+
+    /** Submission-queue entries the kernel gave each ring. */
     public int ringEntries() {
-        return ring.sqEntries;
+        return rings.iterator().next().ring.sqEntries;
+    }
+
+    /** Rings this engine has set up and not closed. */
+    public int rings() {
+        return rings.size();
     }
 
     @Override
@@ -63,80 +106,126 @@ public final class IoUringEngine extends AbstractEngine {
     }
 
     @Override
+    Object attach() throws IOException {
+        if (shared != null) {
+            return shared;
+        }
+        RingHandle handle = threadRing.get();
+        if (handle == null || handle.closed) {
+            handle = new RingHandle(new Ring(options.queueDepth(), cqEntries));
+            rings.add(handle);
+            threadRing.set(handle);
+        }
+        return handle;
+    }
+
+    private static RingHandle handle(PrefetchingReader reader) {
+        return (RingHandle) reader.binding;
+    }
+
+    @Override
     void submit(PrefetchingReader.Slot slot) throws IOException {
         int fd = ((NativeFile) slot.owner.file).fd;
-        sq.lock();
+        RingHandle h = handle(slot.owner);
+        h.lock.lock();
         try {
             inFlight[slot.buffer] = slot;
-            while (!ring.prepRead(fd, slot.address(), slot.remaining(), slot.offset(), slot.buffer)) {
-                ring.enter(ring.publish(), 0); // the SQ is full: push it to the kernel and go on
+            while (!h.ring.prepRead(fd, slot.address(), slot.remaining(), slot.offset(), slot.buffer)) {
+                h.ring.enter(h.ring.publish(), 0); // the SQ is full: push it to the kernel and go on
             }
         } finally {
-            sq.unlock();
+            h.lock.unlock();
         }
     }
 
     @Override
-    void flush() throws IOException {
+    void flush(PrefetchingReader reader) throws IOException {
         IOException failed = reaperFailure;
         if (failed != null) {
             throw new IOException("the io_uring completion reaper failed", failed);
         }
+        RingHandle h = handle(reader);
         int toSubmit;
-        sq.lock();
+        h.lock.lock();
         try {
-            toSubmit = ring.publish();
+            toSubmit = h.ring.publish();
         } finally {
-            sq.unlock();
+            h.lock.unlock();
         }
+        // outside the lock: the kernel may copy cached data inline, and other submitters need not wait
         if (toSubmit > 0) {
-            ring.enter(toSubmit, 0);
+            h.ring.enter(toSubmit, 0);
         }
     }
 
     @Override
     void await(PrefetchingReader reader, PrefetchingReader.Slot slot) throws IOException {
-        reader.park(slot);
+        if (shared != null) {
+            reader.park(slot);
+            return;
+        }
+        RingHandle h = handle(reader);
+        h.lock.lock();
+        try {
+            while (slot.state == PrefetchingReader.IN_FLIGHT) {
+                if (h.ring.cqReady() == 0) {
+                    h.ring.enter(h.ring.unsubmitted(), 1);
+                }
+                h.ring.reap(route);
+            }
+        } finally {
+            h.lock.unlock();
+        }
     }
 
     @Override
     void cancel(PrefetchingReader.Slot slot) {
-        sq.lock();
+        RingHandle h = handle(slot.owner);
+        h.lock.lock();
         try {
-            if (ring.prepCancel(slot.buffer, CANCEL | slot.buffer)) {
-                ring.enter(ring.publish(), 0);
+            if (h.ring.prepCancel(slot.buffer, CANCEL | slot.buffer)) {
+                h.ring.enter(h.ring.publish(), 0);
             }
         } catch (IOException e) {
             // the read still completes on its own; cancelling only makes it sooner
         } finally {
-            sq.unlock();
+            h.lock.unlock();
+        }
+    }
+
+    /** One completion, on the thread that reaped it: to its reader, and the rest of a short read back in. */
+    private void route(long userData, int res) {
+        if ((userData & CANCEL) != 0) {
+            return;
+        }
+        PrefetchingReader.Slot slot = inFlight[(int) userData];
+        if (slot.owner.complete(slot, res)) {
+            try {
+                submit(slot);
+                flush(slot.owner);
+            } catch (IOException e) {
+                slot.cause = e;
+                slot.owner.complete(slot, -Errno.EIO);
+            }
         }
     }
 
     private void reap() {
         boolean[] stop = {false};
-        Ring.CompletionHandler route = (userData, res) -> {
+        Ring ring = shared.ring;
+        Ring.CompletionHandler handler = (userData, res) -> {
             if (userData == STOP) {
                 stop[0] = true;
-            } else if ((userData & CANCEL) == 0) {
-                PrefetchingReader.Slot slot = inFlight[(int) userData];
-                if (slot.owner.complete(slot, res)) {
-                    try {
-                        submit(slot);
-                        flush();
-                    } catch (IOException e) {
-                        slot.cause = e;
-                        slot.owner.complete(slot, -Errno.EIO);
-                    }
-                }
+            } else {
+                route(userData, res);
             }
         };
         while (!stop[0]) {
             try {
                 if (ring.cqReady() == 0) {
-                    ring.enter(0, 1);
+                    ring.enter(ring.unsubmitted(), 1);
                 }
-                ring.reap(route);
+                ring.reap(handler);
             } catch (IOException | RuntimeException e) {
                 reaperFailure = e instanceof IOException io ? io : new IOException(e);
                 log.error("io_uring completion reaper: {}", e.toString());
@@ -151,19 +240,37 @@ public final class IoUringEngine extends AbstractEngine {
 
     @Override
     public void close() {
-        if (closed && !reaper.isAlive()) {
+        if (closed && rings.isEmpty()) {
             return;
         }
         closeReaders();
-        try {
-            sq.lock();
+        if (reaper != null && !stopReaper()) {
+            // Unmapping under a live reaper would crash it; leaking one ring is the lesser harm.
+            log.warn("io_uring reaper did not stop; leaving the ring mapped");
+            return;
+        }
+        for (RingHandle h : rings.toArray(new RingHandle[0])) {
+            h.lock.lock();
             try {
-                while (!ring.prepNop(STOP)) {
-                    ring.enter(ring.publish(), 0);
-                }
-                ring.enter(ring.publish(), 0);
+                h.closed = true;
+                h.ring.close();
             } finally {
-                sq.unlock();
+                h.lock.unlock();
+            }
+            rings.remove(h);
+        }
+    }
+
+    private boolean stopReaper() {
+        try {
+            shared.lock.lock();
+            try {
+                while (!shared.ring.prepNop(STOP)) {
+                    shared.ring.enter(shared.ring.publish(), 0);
+                }
+                shared.ring.enter(shared.ring.publish(), 0);
+            } finally {
+                shared.lock.unlock();
             }
             reaper.join(TimeUnit.SECONDS.toMillis(10));
         } catch (IOException e) {
@@ -171,11 +278,6 @@ public final class IoUringEngine extends AbstractEngine {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (reaper.isAlive()) {
-            // Unmapping under a live reaper would crash it; leaking one ring is the lesser harm.
-            log.warn("io_uring reaper did not stop; leaving the ring mapped");
-            return;
-        }
-        ring.close();
+        return !reaper.isAlive();
     }
 }

@@ -64,6 +64,8 @@ final class PrefetchingReader implements BlockReader {
 
     final AbstractEngine engine;
     final OpenFile file;
+    /** What the engine keeps for this reader (the io_uring engine: the ring its reads go to). */
+    final Object binding;
     private final long start;
     private final long end;
     private final long base;
@@ -81,9 +83,10 @@ final class PrefetchingReader implements BlockReader {
     private long waits;
     private long waitNanos;
 
-    PrefetchingReader(AbstractEngine engine, OpenFile file, long start, long end) {
+    PrefetchingReader(AbstractEngine engine, OpenFile file, long start, long end) throws IOException {
         this.engine = engine;
         this.file = file;
+        this.binding = engine.attach();
         this.start = start;
         this.end = end;
         this.base = start - (start % file.align);
@@ -176,7 +179,7 @@ final class PrefetchingReader implements BlockReader {
             added++;
         }
         if (added > 0) {
-            engine.flush();
+            engine.flush(this);
         }
     }
 
@@ -284,7 +287,7 @@ final class PrefetchingReader implements BlockReader {
                     interrupted = true;
                 }
                 if (slot.state == IN_FLIGHT) {
-                    engine.flush(); // a submission the kernel put off (EAGAIN) goes in again
+                    engine.flush(this); // a submission the kernel put off (EAGAIN) goes in again
                 }
             }
         } finally {

@@ -210,6 +210,11 @@ final class Ring implements AutoCloseable {
         return sqeTail - (int) INT.getAcquire(sq, sqHead);
     }
 
+    /** SQEs published to the kernel that it has not consumed yet. */
+    int unsubmitted() {
+        return (int) INT.getAcquire(sq, sqTail) - (int) INT.getAcquire(sq, sqHead);
+    }
+
     /**
      * {@code io_uring_enter}: submits up to {@code toSubmit} published SQEs and, with
      * {@code minComplete > 0}, waits for that many completions. Retried on EINTR; EAGAIN and EBUSY

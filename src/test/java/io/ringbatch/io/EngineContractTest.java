@@ -40,7 +40,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 @Timeout(120)
 @ParameterizedClass(name = "{0}")
-@ValueSource(strings = {"io_uring", "blocking"})
+@ValueSource(strings = {"io_uring", "io_uring-shared", "blocking"})
 class EngineContractTest {
     private static final int MIB = 1 << 20;
 
@@ -54,9 +54,21 @@ class EngineContractTest {
     private final List<IoEngine> engines = new ArrayList<>();
 
     private IoEngine engine(IoOptions options) {
-        IoEngine engine = IoEngines.select(IoEngines.Mode.parse(engineName), options).engine();
-        assertThat(engine.name()).isEqualTo(engineName);
+        IoEngine engine = start(options);
         engines.add(engine);
+        return engine;
+    }
+
+    /** "io_uring" is the default per-thread topology, "io_uring-shared" the one-ring one. */
+    private IoEngine start(IoOptions options) {
+        boolean shared = engineName.endsWith("-shared");
+        String mode = shared ? engineName.substring(0, engineName.length() - "-shared".length()) : engineName;
+        options = options.withTopology(shared ? IoOptions.Topology.SHARED : IoOptions.Topology.PER_THREAD);
+        IoEngine engine = IoEngines.select(IoEngines.Mode.parse(mode), options).engine();
+        assertThat(engine.name()).isEqualTo(mode);
+        if (engine instanceof IoUringEngine uring) {
+            assertThat(uring.topology()).isEqualTo(options.topology());
+        }
         return engine;
     }
 
@@ -196,6 +208,10 @@ class EngineContractTest {
             threads.shutdownNow();
         }
         assertThat(engine.stats().readersOpened()).isEqualTo(72);
+        if (engine instanceof IoUringEngine uring) {
+            // one ring for all, or one per thread that read (the test thread made the first)
+            assertThat(uring.rings()).isEqualTo(uring.topology() == IoOptions.Topology.SHARED ? 1 : 9);
+        }
     }
 
     private static Map<Path, String> interleave(IoEngine engine, List<Path> paths) throws Exception {
@@ -244,7 +260,7 @@ class EngineContractTest {
             }
             outOfOrder = engine.stats().outOfOrder();
         }
-        if (engineName.equals("io_uring")) {
+        if (engineName.startsWith("io_uring")) {
             // cached reads complete inline at submission; the evicted front goes to the disk
             assertThat(outOfOrder).as("reads completed out of order").isPositive();
         }
@@ -334,7 +350,7 @@ class EngineContractTest {
     @Test
     void closingTheEngineClosesItsReadersAndReleasesEverything() throws IOException {
         long ringsBefore = ringMappings();
-        IoEngine engine = IoEngines.select(IoEngines.Mode.parse(engineName), IoOptions.defaults()).engine();
+        IoEngine engine = start(IoOptions.defaults());
         BlockReader a = engine.open(file(64L * MIB + 3));
         BlockReader b = engine.open(file(MIB + 1));
         a.next();
