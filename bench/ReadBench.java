@@ -152,12 +152,13 @@ public final class ReadBench {
     // ------------------------------------------------------------------------------------------
 
     static final List<String> ALL_READERS = List.of(
-            "fio-uring", "fio-psync", "ring-uring", "ring-blocking", "filechannel", "afc", "mmap");
+            "fio-uring", "fio-psync", "ring-uring", "ring-uring-shared", "ring-blocking", "filechannel", "afc", "mmap");
 
     static final Map<String, String> LABELS = Map.of(
             "fio-uring", "fio io_uring (reference)",
             "fio-psync", "fio psync",
-            "ring-uring", "ringbatch io_uring engine",
+            "ring-uring", "ringbatch io_uring engine (ring per thread)",
+            "ring-uring-shared", "ringbatch io_uring engine (one shared ring)",
             "ring-blocking", "ringbatch blocking engine",
             "filechannel", "FileChannel thread-per-core",
             "afc", "AsynchronousFileChannel",
@@ -570,8 +571,10 @@ public final class ReadBench {
         return new Measured(Arrays.stream(bytes).sum(), nanos, xors, bytes, "");
     }
 
-    static Measured ringbatch(DataSet set, Options o, IoEngines.Mode mode) throws Exception {
+    static Measured ringbatch(DataSet set, Options o, IoEngines.Mode mode, IoOptions.Topology topology)
+            throws Exception {
         IoOptions options = IoOptions.defaults()
+                .withTopology(topology)
                 .withBlockSize(o.blockSize)
                 .withReadAhead(o.depth)
                 .withBufferPoolSize(Math.max(128, 2 * o.threads * o.depth));
@@ -1013,8 +1016,9 @@ public final class ReadBench {
         return switch (reader) {
             case "fio-uring" -> fio(set, o, jobDirs, "io_uring");
             case "fio-psync" -> fio(set, o, jobDirs, "psync");
-            case "ring-uring" -> ringbatch(set, o, IoEngines.Mode.IO_URING);
-            case "ring-blocking" -> ringbatch(set, o, IoEngines.Mode.BLOCKING);
+            case "ring-uring" -> ringbatch(set, o, IoEngines.Mode.IO_URING, IoOptions.Topology.PER_THREAD);
+            case "ring-uring-shared" -> ringbatch(set, o, IoEngines.Mode.IO_URING, IoOptions.Topology.SHARED);
+            case "ring-blocking" -> ringbatch(set, o, IoEngines.Mode.BLOCKING, IoOptions.Topology.PER_THREAD);
             case "filechannel" -> fileChannel(set, o);
             case "afc" -> asyncFileChannel(set, o);
             case "mmap" -> mmap(set, o);
