@@ -12,6 +12,7 @@ import io.ringbatch.io.IoUringUnavailableException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -24,6 +25,7 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.support.GenericApplicationContext;
+import org.springframework.util.FileSystemUtils;
 
 /**
  * Whole start-ups, as {@code java -jar} or {@code spring-boot:run} would do them: the log lines an
@@ -126,6 +128,22 @@ class StartupTest {
                 assertThat(context.getBean(RingbatchProperties.class).dataDir()).isEqualTo(dataDir);
                 assertThat(dataDir.resolve("ringbatch.mv.db")).isRegularFile();
             }
+        }
+    }
+
+    /** H2 refuses "data/x" (implicitly relative); the service makes the data dir absolute first. */
+    @Test
+    void aRelativeDataDirWorks() throws Exception {
+        String relative = "target/startup-test-" + UUID.randomUUID() + "/data";
+        Path absolute = Path.of(relative).toAbsolutePath();
+        try (ConfigurableApplicationContext context = start(Path.of(relative), "blocking", null,
+                "ringbatch.security.admin-password=secret")) {
+            assertThat(context.getBean(RingbatchProperties.class).dataDir()).isEqualTo(absolute);
+            assertThat(context.getEnvironment().getProperty("spring.datasource.url"))
+                    .startsWith("jdbc:h2:file:" + absolute + "/ringbatch");
+            assertThat(absolute.resolve("ringbatch.mv.db")).isRegularFile();
+        } finally {
+            FileSystemUtils.deleteRecursively(absolute.getParent());
         }
     }
 
