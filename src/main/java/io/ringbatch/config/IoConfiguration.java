@@ -3,6 +3,7 @@ package io.ringbatch.config;
 import io.ringbatch.io.IoEngine;
 import io.ringbatch.io.IoEngines;
 import io.ringbatch.io.IoUringEngine;
+import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -31,8 +32,10 @@ public class IoConfiguration {
                     + " (ringbatch.io.engine=auto). To use io_uring in a container, allow io_uring_setup,"
                     + " io_uring_enter and io_uring_register in its seccomp profile.", selection.fallbackReason());
         }
-        log.info("I/O engine: {} (ringbatch.io.engine={}, block size {} bytes, queue depth {}, read-ahead {},"
+        log.info("I/O engine: {} (ringbatch.io.engine={}{}, block size {} bytes, queue depth {}, read-ahead {},"
                         + " {} buffers, O_DIRECT {})", engine.name(), selection.requested().value(),
+                engine instanceof IoUringEngine ? ", topology " + io.topology().name().toLowerCase(Locale.ROOT)
+                        .replace('_', '-') : "",
                 engine.options().blockSize(), engine.options().queueDepth(), engine.options().readAhead(),
                 engine.options().bufferPoolSize(), engine.options().direct() ? "on" : "off");
         return selection;

@@ -4,6 +4,8 @@ import io.ringbatch.io.EngineStats;
 import io.ringbatch.io.IoEngine;
 import io.ringbatch.io.IoEngines;
 import io.ringbatch.io.IoOptions;
+import io.ringbatch.io.IoUringEngine;
+import java.util.Locale;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 
@@ -28,6 +30,10 @@ public class IoEngineHealthIndicator implements HealthIndicator {
                 .withDetail("requested", selection.requested().value());
         if (selection.fallbackReason() != null) {
             health.withDetail("fallbackReason", selection.fallbackReason());
+        }
+        if (engine instanceof IoUringEngine uring) {
+            health.withDetail("topology", uring.topology().name().toLowerCase(Locale.ROOT).replace('_', '-'))
+                    .withDetail("rings", uring.rings());
         }
         return health
                 .withDetail("blockSize", options.blockSize())

@@ -67,6 +67,8 @@ public record RingbatchProperties(
      * @param readAhead       reads one reader keeps in flight at most
      * @param bufferPoolSize  pooled buffers of {@code block-size}; bounds reads in flight overall
      * @param blockingThreads read threads of the blocking engine
+     * @param topology        io_uring rings: {@code per-thread} (one ring per consumer thread, which
+     *                        submits and reaps itself) or {@code shared} (one ring and a reaper thread)
      */
     public record Io(
             @DefaultValue("auto") @NotNull IoEngines.Mode engine,
@@ -75,7 +77,8 @@ public record RingbatchProperties(
             @DefaultValue("false") boolean direct,
             @DefaultValue("8") @Min(1) int readAhead,
             @DefaultValue("128") @Min(1) int bufferPoolSize,
-            @DefaultValue("4") @Min(1) int blockingThreads) {
+            @DefaultValue("4") @Min(1) int blockingThreads,
+            @DefaultValue("per-thread") @NotNull IoOptions.Topology topology) {
 
         /** Validated as {@code ringbatch.io.block-size-valid}: a whole number of 4 KiB pages, at most 1 GiB. */
         @AssertTrue(message = "ringbatch.io.block-size must be a multiple of 4KB, between 4KB and 1GB")
@@ -86,7 +89,7 @@ public record RingbatchProperties(
 
         public IoOptions toOptions() {
             return new IoOptions(Math.toIntExact(blockSize.toBytes()), queueDepth, readAhead, bufferPoolSize, direct,
-                    blockingThreads);
+                    blockingThreads, topology);
         }
     }
 

@@ -61,7 +61,7 @@ class RingbatchPropertiesTest {
         runner.withPropertyValues("ringbatch.data-dir=/var/lib/ringbatch/../rb", "ringbatch.input-roots=/in/a,in/b",
                         "ringbatch.output-root=/out", "ringbatch.workers=3", "ringbatch.io.engine=io_uring",
                         "ringbatch.io.block-size=256KB", "ringbatch.io.direct=true", "ringbatch.io.queue-depth=128",
-                        "ringbatch.security.admin-password=s3cret")
+                        "ringbatch.io.topology=shared", "ringbatch.security.admin-password=s3cret")
                 .run(context -> {
                     assertThat(context).hasNotFailed();
                     RingbatchProperties p = context.getBean(RingbatchProperties.class);
@@ -73,6 +73,7 @@ class RingbatchPropertiesTest {
                     assertThat(p.io().toOptions().blockSize()).isEqualTo(256 * 1024);
                     assertThat(p.io().toOptions().direct()).isTrue();
                     assertThat(p.io().toOptions().queueDepth()).isEqualTo(128);
+                    assertThat(p.io().toOptions().topology()).isEqualTo(IoOptions.Topology.SHARED);
                     assertThat(p.security().adminPassword()).isEqualTo("s3cret");
                     assertThat(p.security().toString()).doesNotContain("s3cret");
                 });
@@ -101,7 +102,7 @@ class RingbatchPropertiesTest {
     void refusesWhatCannotWork() {
         for (String bad : new String[] {"ringbatch.workers=0", "ringbatch.io.engine=epoll",
                 "ringbatch.io.block-size=1000B", "ringbatch.io.block-size=2GB", "ringbatch.io.queue-depth=0",
-                "ringbatch.max-concurrent-jobs=0", "ringbatch.input-roots="}) {
+                "ringbatch.max-concurrent-jobs=0", "ringbatch.input-roots=", "ringbatch.io.topology=ring-per-file"}) {
             runner.withPropertyValues(bad).run(context -> assertThat(context).as(bad).hasFailed());
         }
     }

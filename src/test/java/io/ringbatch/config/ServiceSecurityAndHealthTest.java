@@ -87,6 +87,7 @@ class ServiceSecurityAndHealthTest {
         assertThat(details.path("engine").asString()).isEqualTo("io_uring");
         assertThat(details.path("requested").asString()).isEqualTo("auto");
         assertThat(details.has("fallbackReason")).isFalse();
+        assertThat(details.path("topology").asString()).isEqualTo("per-thread");
         assertThat(details.path("blockSize").asInt()).isEqualTo(1 << 20);
         assertThat(details.path("queueDepth").asInt()).isEqualTo(64);
         assertThat(details.path("bufferCapacity").asInt()).isEqualTo(128);
