@@ -72,6 +72,10 @@ abstract class AbstractEngine implements IoEngine {
     /** Hands the reader's queued reads to the operating system. */
     abstract void flush(PrefetchingReader reader) throws IOException;
 
+    /** Takes in the completions that are there for the reader, without waiting for any. */
+    void poll(PrefetchingReader reader) {
+    }
+
     /** Returns once {@code slot} is no longer in flight. */
     abstract void await(PrefetchingReader reader, PrefetchingReader.Slot slot) throws IOException;
 

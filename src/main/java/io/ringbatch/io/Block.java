@@ -19,7 +19,11 @@ public final class Block {
         this.onRelease = onRelease;
     }
 
-    /** The bytes, from position 0 to the limit; a read-only view. */
+    /**
+     * The bytes, from position 0 to the limit. A plain direct buffer, not a read-only view: consumers'
+     * loops then see one buffer class, whichever engine or reader fed them, and the JIT keeps them
+     * monomorphic. Writing into it changes only this block's copy of the file.
+     */
     public ByteBuffer data() {
         return data;
     }

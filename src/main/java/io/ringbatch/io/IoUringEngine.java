@@ -159,6 +159,21 @@ public final class IoUringEngine extends AbstractEngine {
     }
 
     @Override
+    void poll(PrefetchingReader reader) {
+        if (shared == null) {
+            RingHandle h = handle(reader);
+            h.lock.lock();
+            try {
+                if (h.ring.cqReady() > 0) {
+                    h.ring.reap(route);
+                }
+            } finally {
+                h.lock.unlock();
+            }
+        }
+    }
+
+    @Override
     void await(PrefetchingReader reader, PrefetchingReader.Slot slot) throws IOException {
         if (shared != null) {
             reader.park(slot);

@@ -73,6 +73,13 @@ final class PrefetchingReader implements BlockReader {
     private final Slot[] slots;
     private long nextSubmit;
     private long nextHand;
+    /**
+     * Reads kept in flight now, up to the window. It starts at one and doubles each time the consumer
+     * has to wait, as the kernel's own readahead ramps up: a file in the page cache is then copied
+     * just before it is used, while the consumer's cache still holds it, and a file on the device is
+     * read far enough ahead after a few blocks.
+     */
+    private int depth = 1;
     private volatile Thread waiter;
     private volatile boolean closing;
     private boolean closed;
@@ -117,7 +124,15 @@ final class PrefetchingReader implements BlockReader {
         }
         Slot slot = slots[(int) (nextHand % slots.length)];
         if (slot.state == IN_FLIGHT) {
+            engine.poll(this);
+        }
+        if (slot.state == IN_FLIGHT) {
             long t0 = System.nanoTime();
+            if (depth < slots.length) {
+                // The consumer caught up with the device: read further ahead from now on.
+                depth = Math.min(slots.length, depth * 2);
+                fill();
+            }
             engine.await(this, slot);
             long waited = System.nanoTime() - t0;
             waits++;
@@ -135,7 +150,7 @@ final class PrefetchingReader implements BlockReader {
         long to = Math.min(end, slot.readOffset + slot.want);
         int skip = (int) (from - slot.readOffset);
         ByteBuffer data = engine.pool.buffer(slot.buffer).duplicate()
-                .limit(skip + (int) (to - from)).position(skip).slice().asReadOnlyBuffer();
+                .limit(skip + (int) (to - from)).position(skip).slice();
         blocks++;
         bytes += to - from;
         engine.blocks.increment();
@@ -149,10 +164,10 @@ final class PrefetchingReader implements BlockReader {
         }
     }
 
-    /** Submits reads into every free slot ahead, then flushes them to the kernel at once. */
+    /** Submits reads into the free slots up to the current depth, then flushes them to the kernel at once. */
     private void fill() throws IOException {
         int added = 0;
-        while (true) {
+        while (nextSubmit - nextHand < depth) {
             long offset = base + nextSubmit * blockSize;
             if (Math.max(start, offset) >= end) {
                 break;
