@@ -80,6 +80,9 @@ final class PrefetchingReader implements BlockReader {
      * read far enough ahead after a few blocks.
      */
     private int depth = 1;
+    /** Buffers released by the consumer, reused last-in first-out before any is taken from the pool. */
+    private final int[] spare;
+    private int spareCount;
     private volatile Thread waiter;
     private volatile boolean closing;
     private boolean closed;
@@ -100,6 +103,7 @@ final class PrefetchingReader implements BlockReader {
         this.blockSize = engine.options.blockSize();
         int window = engine.options.window();
         this.slots = new Slot[window];
+        this.spare = new int[window];
         for (int i = 0; i < window; i++) {
             slots[i] = new Slot(this, i);
         }
@@ -160,6 +164,8 @@ final class PrefetchingReader implements BlockReader {
 
     private void release(Slot slot) {
         if (slot.state == HANDED) {
+            spare[spareCount++] = slot.buffer;
+            slot.buffer = -1;
             slot.state = FREE;
         }
     }
@@ -203,6 +209,11 @@ final class PrefetchingReader implements BlockReader {
      * flight); more only while the pool is not short, so that many open readers share it fairly.
      */
     private boolean takeBuffer(Slot slot) throws IOException {
+        if (spareCount > 0) {
+            // the buffer released last: its lines are still in this core's cache
+            slot.buffer = spare[--spareCount];
+            return true;
+        }
         boolean first = nextSubmit == nextHand;
         int index;
         if (!first && engine.pool.available() <= engine.pool.capacity() / 8) {
@@ -327,11 +338,8 @@ final class PrefetchingReader implements BlockReader {
     }
 
     private void returnIdleBuffers() {
-        for (Slot slot : slots) {
-            if (slot.buffer >= 0 && slot.state == FREE) {
-                engine.pool.release(slot.buffer);
-                slot.buffer = -1;
-            }
+        while (spareCount > 0) {
+            engine.pool.release(spare[--spareCount]);
         }
     }
 
@@ -392,6 +400,7 @@ final class PrefetchingReader implements BlockReader {
                 }
             }
         } finally {
+            returnIdleBuffers();
             for (Slot slot : slots) {
                 if (slot.buffer >= 0 && slot.state != IN_FLIGHT) {
                     engine.pool.release(slot.buffer);

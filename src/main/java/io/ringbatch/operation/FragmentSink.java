@@ -1,0 +1,17 @@
+package io.ringbatch.operation;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/** Where a {@link PieceProcessor} puts what it produces; both are written at the step's commits. */
+public interface FragmentSink {
+
+    /**
+     * One record for the merge, tagged by the pipeline with the piece it came from. Records of a piece
+     * reach {@link Operation#merge} in the order they were emitted.
+     */
+    void record(ByteBuffer bytes) throws IOException;
+
+    /** Bytes appended to this piece's own output file (for outputs that are one file per input). */
+    void output(ByteBuffer bytes) throws IOException;
+}
