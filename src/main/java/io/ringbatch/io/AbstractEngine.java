@@ -32,7 +32,10 @@ abstract class AbstractEngine implements IoEngine {
     }
 
     @Override
-    public final BlockReader open(Path path, long start, long end) throws IOException {
+    public final BlockReader open(Path path, long start, long end, int held) throws IOException {
+        if (held < 1) {
+            throw new IllegalArgumentException("held must be at least 1: " + held);
+        }
         if (closed) {
             throw new IOException("the " + name() + " engine is closed");
         }
@@ -48,7 +51,7 @@ abstract class AbstractEngine implements IoEngine {
             if (start > stop) {
                 throw new IOException(path + ": range start " + start + " is beyond its end " + stop);
             }
-            PrefetchingReader reader = new PrefetchingReader(this, file, start, stop);
+            PrefetchingReader reader = new PrefetchingReader(this, file, start, stop, held);
             open.add(reader);
             opened.incrementAndGet();
             return reader;

@@ -22,7 +22,16 @@ public interface IoEngine extends AutoCloseable {
      * A reader over {@code [start, end)} of the file; {@code end = -1} means the file's size when it
      * is opened. Refuses what is not a regular file.
      */
-    BlockReader open(Path path, long start, long end) throws IOException;
+    default BlockReader open(Path path, long start, long end) throws IOException {
+        return open(path, start, end, 1);
+    }
+
+    /**
+     * As {@link #open(Path, long, long)}, for a consumer that holds up to {@code held} blocks at once
+     * before releasing them (a batch step reads a whole chunk before it processes it): the reader then
+     * keeps {@code held} slots for them beside its read-ahead.
+     */
+    BlockReader open(Path path, long start, long end, int held) throws IOException;
 
     IoOptions options();
 

@@ -80,6 +80,7 @@ final class PrefetchingReader implements BlockReader {
      * read far enough ahead after a few blocks.
      */
     private int depth = 1;
+    private final int maxDepth;
     /** Buffers released by the consumer, reused last-in first-out before any is taken from the pool. */
     private final int[] spare;
     private int spareCount;
@@ -93,7 +94,7 @@ final class PrefetchingReader implements BlockReader {
     private long waits;
     private long waitNanos;
 
-    PrefetchingReader(AbstractEngine engine, OpenFile file, long start, long end) throws IOException {
+    PrefetchingReader(AbstractEngine engine, OpenFile file, long start, long end, int held) throws IOException {
         this.engine = engine;
         this.file = file;
         this.binding = engine.attach();
@@ -101,7 +102,8 @@ final class PrefetchingReader implements BlockReader {
         this.end = end;
         this.base = start - (start % file.align);
         this.blockSize = engine.options.blockSize();
-        int window = engine.options.window();
+        this.maxDepth = engine.options.window();
+        int window = maxDepth + held - 1;
         this.slots = new Slot[window];
         this.spare = new int[window];
         for (int i = 0; i < window; i++) {
@@ -132,9 +134,9 @@ final class PrefetchingReader implements BlockReader {
         }
         if (slot.state == IN_FLIGHT) {
             long t0 = System.nanoTime();
-            if (depth < slots.length) {
+            if (depth < maxDepth) {
                 // The consumer caught up with the device: read further ahead from now on.
-                depth = Math.min(slots.length, depth * 2);
+                depth = Math.min(maxDepth, depth * 2);
                 fill();
             }
             engine.await(this, slot);
