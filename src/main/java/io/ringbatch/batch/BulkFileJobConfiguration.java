@@ -1,0 +1,163 @@
+package io.ringbatch.batch;
+
+import io.ringbatch.config.RingbatchProperties;
+import java.util.HashMap;
+import java.util.Map;
+import org.springframework.batch.core.job.Job;
+import org.springframework.batch.core.job.builder.JobBuilder;
+import org.springframework.batch.core.listener.JobExecutionListener;
+import org.springframework.batch.core.partition.Partitioner;
+import org.springframework.batch.core.configuration.annotation.StepScope;
+import org.springframework.batch.core.repository.JobRepository;
+import org.springframework.batch.core.step.Step;
+import org.springframework.batch.core.step.builder.StepBuilder;
+import org.springframework.batch.infrastructure.item.ExecutionContext;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.batch.autoconfigure.BatchTaskExecutor;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.task.TaskExecutor;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
+import org.springframework.transaction.PlatformTransactionManager;
+
+/**
+ * The {@code bulkFile} job: plan -> process (partitioned; one chunk-oriented worker step per partition
+ * on the shared worker executor) -> finish. One executor of {@code ringbatch.workers} threads runs the
+ * partitions of every job, so concurrent jobs share the cores instead of over-subscribing them; job
+ * launches run on a separate small executor whose threads only wait.
+ */
+@Configuration(proxyBeanMethods = false)
+public class BulkFileJobConfiguration {
+
+    /** The threads that do the per-byte work of every job. */
+    @Bean(destroyMethod = "shutdown")
+    ThreadPoolTaskExecutor ringbatchWorkers(RingbatchProperties properties) {
+        ThreadPoolTaskExecutor executor = new ThreadPoolTaskExecutor();
+        executor.setCorePoolSize(properties.workers());
+        executor.setMaxPoolSize(properties.workers());
+        executor.setThreadNamePrefix("ringbatch-worker-");
+        executor.setWaitForTasksToCompleteOnShutdown(false);
+        executor.initialize();
+        return executor;
+    }
+
+    /** Where {@code JobOperator.start} runs jobs, so that it returns at once; these threads only wait. */
+    @Bean
+    @BatchTaskExecutor
+    ThreadPoolTaskExecutor ringbatchJobLauncher(RingbatchProperties properties) {
+        ThreadPoolTaskExecutor executor = new ThreadPoolTaskExecutor();
+        executor.setCorePoolSize(Math.max(2, properties.maxConcurrentJobs() + 1));
+        executor.setMaxPoolSize(Math.max(2, properties.maxConcurrentJobs() + 1));
+        executor.setThreadNamePrefix("ringbatch-job-");
+        executor.initialize();
+        return executor;
+    }
+
+    @Bean
+    Job bulkFileJob(JobRepository repository, Step plan, Step process, Step finish, JobEnd jobEnd) {
+        return new JobBuilder(Pipeline.JOB_NAME, repository)
+                .listener(jobEnd)
+                .start(plan)
+                .next(process)
+                .next(finish)
+                .build();
+    }
+
+    @Bean
+    Step plan(JobRepository repository, PlatformTransactionManager tm, Pipeline pipeline) {
+        return new StepBuilder("plan", repository).tasklet(new PlanTasklet(pipeline), tm).build();
+    }
+
+    @Bean
+    Step process(JobRepository repository, @Qualifier("work") Step work, Partitioner workPartitioner,
+                 @Qualifier("ringbatchWorkers") TaskExecutor workers, RingbatchProperties properties) {
+        return new StepBuilder("process", repository)
+                .partitioner("work", workPartitioner)
+                .step(work)
+                .taskExecutor(workers)
+                .gridSize(properties.workers())
+                .build();
+    }
+
+    @Bean
+    Step work(JobRepository repository, PlatformTransactionManager tm, PartitionWork partitionWork, Pipeline pipeline) {
+        return new StepBuilder("work", repository)
+                .<BlockItem, ItemResult>chunk(pipeline.commitInterval())
+                .transactionManager(tm)
+                .reader(partitionWork)
+                .processor(partitionWork::process)
+                .writer(partitionWork::write)
+                .build();
+    }
+
+    @Bean
+    Step finish(JobRepository repository, PlatformTransactionManager tm, Pipeline pipeline) {
+        return new StepBuilder("finish", repository).tasklet(new FinishTasklet(pipeline), tm).build();
+    }
+
+    /** One ExecutionContext per partition of the plan; partitions already completed are not run again. */
+    @Bean
+    @StepScope
+    Partitioner workPartitioner(@Value("#{jobParameters['jobId']}") String jobId, Pipeline pipeline) {
+        return gridSize -> {
+            Plan plan;
+            try {
+                plan = pipeline.plan(jobId);
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("cannot read the plan of job " + jobId + ": " + e.getMessage(), e);
+            }
+            Map<String, ExecutionContext> out = new HashMap<>();
+            for (int i = 0; i < plan.partitions().size(); i++) {
+                ExecutionContext ctx = new ExecutionContext();
+                ctx.putInt("partition", i);
+                out.put(String.format("partition%06d", i), ctx);
+            }
+            return out;
+        };
+    }
+
+    @Bean
+    @StepScope
+    PartitionWork partitionWork(@Value("#{jobParameters['jobId']}") String jobId,
+                                @Value("#{stepExecutionContext['partition']}") Integer partition, Pipeline pipeline)
+            throws java.io.IOException {
+        JobFiles files = pipeline.files(jobId);
+        return new PartitionWork(files, pipeline.plan(jobId), files.readDefinition(),
+                pipeline.operation(files.readDefinition().operation()), pipeline.engine(), pipeline.commitInterval(),
+                partition);
+    }
+
+    @Bean
+    JobEnd jobEnd(Pipeline pipeline) {
+        return new JobEnd(pipeline);
+    }
+
+    /** Tells the runner's listeners that an execution ended, and drops the cached plan. */
+    static final class JobEnd implements JobExecutionListener {
+        private final Pipeline pipeline;
+        private final java.util.List<java.util.function.Consumer<String>> listeners =
+                new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        JobEnd(Pipeline pipeline) {
+            this.pipeline = pipeline;
+        }
+
+        void add(java.util.function.Consumer<String> listener) {
+            listeners.add(listener);
+        }
+
+        @Override
+        public void afterJob(org.springframework.batch.core.job.JobExecution execution) {
+            String jobId = execution.getJobParameters().getString(Pipeline.JOB_ID);
+            pipeline.forget(jobId);
+            for (var l : listeners) {
+                try {
+                    l.accept(jobId);
+                } catch (RuntimeException ignored) {
+                    // one listener's failure must not keep the others from hearing about the end
+                }
+            }
+        }
+    }
+}

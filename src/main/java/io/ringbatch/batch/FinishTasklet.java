@@ -1,0 +1,175 @@
+package io.ringbatch.batch;
+
+import io.ringbatch.operation.MergeInput;
+import io.ringbatch.operation.Operation;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.batch.core.job.JobExecution;
+import org.springframework.batch.core.scope.context.ChunkContext;
+import org.springframework.batch.core.step.StepContribution;
+import org.springframework.batch.core.step.StepExecution;
+import org.springframework.batch.core.step.tasklet.Tasklet;
+import org.springframework.batch.infrastructure.repeat.RepeatStatus;
+
+/**
+ * The finish step: the operation merges every partition's records, in piece order, into a staging
+ * directory beside the output (same file system), {@code job-report.json} is written there too, and the
+ * staging directory is renamed to the output path in one step. Run again after a crash, it starts the
+ * staging afresh; the work files stay until the output is in place.
+ */
+class FinishTasklet implements Tasklet {
+    private final Pipeline pipeline;
+
+    FinishTasklet(Pipeline pipeline) {
+        this.pipeline = pipeline;
+    }
+
+    @Override
+    public RepeatStatus execute(StepContribution contribution, ChunkContext chunkContext) throws Exception {
+        StepExecution step = chunkContext.getStepContext().getStepExecution();
+        JobExecution execution = step.getJobExecution();
+        String jobId = execution.getJobParameters().getString(Pipeline.JOB_ID);
+        JobFiles files = pipeline.files(jobId);
+        JobDefinition job = files.readDefinition();
+        Plan plan = files.readPlan();
+        Operation operation = pipeline.operation(job.operation());
+        Path output = job.outputPath();
+        Path staging = output.resolveSibling("." + output.getFileName() + ".ringbatch-staging");
+        deleteTree(staging);
+        Files.createDirectories(staging);
+        List<Operation.Piece> pieces = plan.operationPieces();
+        operation.merge(job.params(), new MergeInput() {
+            @Override
+            public List<Operation.Piece> pieces() {
+                return pieces;
+            }
+
+            @Override
+            public void forEachRecord(RecordVisitor visitor) throws IOException {
+                for (int p = 0; p < plan.partitions().size(); p++) {
+                    Path rec = files.records(p);
+                    if (!Files.exists(rec)) {
+                        continue;
+                    }
+                    try (FileChannel ch = FileChannel.open(rec, StandardOpenOption.READ)) {
+                        readFrames(ch, pieces, visitor);
+                    }
+                }
+            }
+
+            @Override
+            public Path pieceOutput(int pieceIndex) {
+                return files.pieceOutput(pieceIndex);
+            }
+
+            @Override
+            public Path staging() {
+                return staging;
+            }
+        });
+        RunState state = pipeline.runner().state(jobId);
+        writeReport(staging.resolve("job-report.json"), job, plan, state, execution);
+        moveIntoPlace(staging, output);
+        return RepeatStatus.FINISHED;
+    }
+
+    private static void readFrames(FileChannel ch, List<Operation.Piece> pieces, MergeInput.RecordVisitor visitor)
+            throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(8);
+        long size = ch.size();
+        long pos = 0;
+        while (pos < size) {
+            header.clear();
+            while (header.hasRemaining()) {
+                if (ch.read(header, pos + header.position()) < 0) {
+                    throw new IOException("record file ends inside a record header");
+                }
+            }
+            header.flip();
+            int piece = header.getInt();
+            int len = header.getInt();
+            ByteBuffer body = ByteBuffer.allocate(len);
+            while (body.hasRemaining()) {
+                if (ch.read(body, pos + 8 + body.position()) < 0) {
+                    throw new IOException("record file ends inside a record");
+                }
+            }
+            body.flip();
+            visitor.record(pieces.get(piece), body);
+            pos += 8 + len;
+        }
+    }
+
+    private void writeReport(Path target, JobDefinition job, Plan plan, RunState state, JobExecution execution)
+            throws IOException {
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("jobId", job.jobId());
+        report.put("operation", job.operation());
+        report.put("params", job.params());
+        report.put("inputRoot", job.inputRoot().toString());
+        report.put("files", plan.files().size());
+        report.put("bytes", plan.totalBytes());
+        report.put("pieces", plan.pieces().size());
+        report.put("partitions", plan.partitions().size());
+        report.put("engine", pipeline.engine().name());
+        report.put("workers", pipeline.workers());
+        LocalDateTime started = state.startedAt() == null ? execution.getStartTime()
+                : LocalDateTime.ofInstant(state.startedAt(), java.time.ZoneOffset.UTC);
+        report.put("startedAt", state.startedAt() == null ? null : state.startedAt().toString());
+        report.put("executions", state.executions().size());
+        double seconds = started == null ? 0 : Duration.between(started, LocalDateTime.now()).toMillis() / 1000.0;
+        report.put("seconds", seconds);
+        report.put("workerWaitSeconds", state.waitNanos() / 1e9);
+        report.put("workerBusySeconds", state.busyNanos() / 1e9);
+        List<String> skipped = new ArrayList<>(pipeline.skipped(execution));
+        report.put("skipped", skipped);
+        JobFiles.writeAtomically(target, JobFiles.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
+    }
+
+    /** Renames the staging directory to the output path (which must not exist, or be empty). */
+    static void moveIntoPlace(Path staging, Path output) throws IOException {
+        Files.createDirectories(output.getParent());
+        try {
+            Files.move(staging, output, StandardCopyOption.ATOMIC_MOVE);
+        } catch (DirectoryNotEmptyException e) {
+            throw new IOException("output path " + output + " is not empty; nothing was overwritten", e);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("cannot move the results into " + output + " in one step: " + e.getMessage(), e);
+        }
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                Files.delete(d);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+}

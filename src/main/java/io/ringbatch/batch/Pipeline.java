@@ -1,0 +1,109 @@
+package io.ringbatch.batch;
+
+import io.ringbatch.config.PipelineProperties;
+import io.ringbatch.config.RingbatchProperties;
+import io.ringbatch.io.IoEngine;
+import io.ringbatch.operation.Operation;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.springframework.batch.core.job.JobExecution;
+import org.springframework.batch.core.step.StepExecution;
+import org.springframework.stereotype.Component;
+
+/** What every step of the {@code bulkFile} job needs: the operations, the engine, the work files. */
+@Component
+public class Pipeline {
+    public static final String JOB_NAME = "bulkFile";
+    public static final String JOB_ID = "jobId";
+
+    private final RingbatchProperties properties;
+    private final PipelineProperties pipeline;
+    private final IoEngine engine;
+    private final Map<String, Operation> operations = new LinkedHashMap<>();
+    private final RunStates runStates;
+    private final Map<String, Plan> plans = new ConcurrentHashMap<>();
+
+    public Pipeline(RingbatchProperties properties, PipelineProperties pipeline, IoEngine engine,
+                    List<Operation> operations, RunStates runStates) {
+        this.properties = properties;
+        this.pipeline = pipeline;
+        this.engine = engine;
+        for (Operation op : operations) {
+            this.operations.put(op.name(), op);
+        }
+        this.runStates = runStates;
+    }
+
+    public Path dataDir() {
+        return Path.of(properties.dataDir().toString());
+    }
+
+    public JobFiles files(String jobId) {
+        return new JobFiles(dataDir(), jobId);
+    }
+
+    public Operation operation(String name) {
+        Operation op = operations.get(name);
+        if (op == null) {
+            throw new IllegalStateException("no operation named '" + name + "'");
+        }
+        return op;
+    }
+
+    public Collection<Operation> operations() {
+        return operations.values();
+    }
+
+    public IoEngine engine() {
+        return engine;
+    }
+
+    public int workers() {
+        return properties.workers();
+    }
+
+    public int commitInterval() {
+        return pipeline.commitInterval();
+    }
+
+    public Planner planner() {
+        return new Planner(pipeline.splitSize().toBytes(), properties.workers());
+    }
+
+    RunStates runner() {
+        return runStates;
+    }
+
+    /** The job's plan, read once per job and kept while it runs. */
+    Plan plan(String jobId) throws IOException {
+        Plan plan = plans.get(jobId);
+        if (plan == null) {
+            plan = files(jobId).readPlan();
+            plans.put(jobId, plan);
+        }
+        return plan;
+    }
+
+    void forget(String jobId) {
+        plans.remove(jobId);
+    }
+
+    /** The files the workers of every execution of this job skipped (with options.skipUnreadable). */
+    List<String> skipped(JobExecution execution) {
+        List<String> out = new ArrayList<>();
+        for (StepExecution s : runStates.latestWorkerSteps(execution.getJobParameters().getString(JOB_ID))) {
+            @SuppressWarnings("unchecked")
+            List<String> list = (List<String>) s.getExecutionContext().get(PartitionWork.SKIPPED);
+            if (list != null) {
+                out.addAll(list);
+            }
+        }
+        return out;
+    }
+}
