@@ -136,7 +136,7 @@ public class RunStates {
                     description = s.getExitStatus().getExitDescription();
                 }
             }
-            error = firstMessage(description);
+            error = rootMessage(description);
             detail = causes(description);
         }
         Instant started = instant(executions.get(executions.size() - 1).getStartTime());
@@ -161,6 +161,21 @@ public class RunStates {
         }
         String first = description.lines().findFirst().orElse("").trim();
         return stripClass(first);
+    }
+
+    /** The message of the innermost cause in a stack-trace exit description: what actually went wrong. */
+    static String rootMessage(String description) {
+        if (description == null || description.isBlank()) {
+            return null;
+        }
+        String root = null;
+        for (String line : (Iterable<String>) description.lines()::iterator) {
+            String l = line.trim();
+            if (l.startsWith("Caused by: ")) {
+                root = l.substring("Caused by: ".length());
+            }
+        }
+        return root == null ? firstMessage(description) : stripClass(root);
     }
 
     /** Every "Caused by" message, one a line, without stack frames or class names. */

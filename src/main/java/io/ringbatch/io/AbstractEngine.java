@@ -109,7 +109,7 @@ abstract class AbstractEngine implements IoEngine {
     void closeReaders() {
         closed = true;
         for (PrefetchingReader reader : open.toArray(new PrefetchingReader[0])) {
-            reader.close();
+            reader.close(true);
         }
     }
 }

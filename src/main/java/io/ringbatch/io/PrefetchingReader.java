@@ -164,9 +164,13 @@ final class PrefetchingReader implements BlockReader {
         return new Block(data, from, () -> release(slot));
     }
 
-    private void release(Slot slot) {
+    private synchronized void release(Slot slot) {
         if (slot.state == HANDED) {
-            spare[spareCount++] = slot.buffer;
+            if (closed) {
+                engine.pool.release(slot.buffer);
+            } else {
+                spare[spareCount++] = slot.buffer;
+            }
             slot.buffer = -1;
             slot.state = FREE;
         }
@@ -377,11 +381,21 @@ final class PrefetchingReader implements BlockReader {
 
     /**
      * Cancels what is in flight and waits for every read to complete before any buffer goes back to
-     * the pool: the kernel may write into a buffer until its read completes.
+     * the pool: the kernel may write into a buffer until its read completes. Blocks already handed out
+     * stay valid until the consumer releases them (a batch chunk may still hold blocks of a file whose
+     * reader it closed); each then goes straight back to the pool.
      */
     @Override
-    public synchronized void close() {
+    public void close() {
+        close(false);
+    }
+
+    /** As {@link #close()}; with {@code reclaim}, blocks still handed out are taken back too (the engine closes). */
+    synchronized void close(boolean reclaim) {
         if (closed) {
+            if (reclaim) {
+                reclaimHanded();
+            }
             return;
         }
         closing = true;
@@ -404,15 +418,28 @@ final class PrefetchingReader implements BlockReader {
         } finally {
             returnIdleBuffers();
             for (Slot slot : slots) {
-                if (slot.buffer >= 0 && slot.state != IN_FLIGHT) {
+                if (slot.buffer >= 0 && slot.state != IN_FLIGHT && slot.state != HANDED) {
                     engine.pool.release(slot.buffer);
                     slot.buffer = -1;
+                    slot.state = FREE;
                 }
-                slot.state = FREE;
+            }
+            if (reclaim) {
+                reclaimHanded();
             }
             closed = true;
             file.close();
             engine.readerClosed(this);
+        }
+    }
+
+    private void reclaimHanded() {
+        for (Slot slot : slots) {
+            if (slot.state == HANDED) {
+                engine.pool.release(slot.buffer);
+                slot.buffer = -1;
+                slot.state = FREE;
+            }
         }
     }
 

@@ -1,0 +1,137 @@
+package io.ringbatch.batch;
+
+import io.ringbatch.operation.FragmentSink;
+import io.ringbatch.operation.InvalidParameterException;
+import io.ringbatch.operation.MergeInput;
+import io.ringbatch.operation.Operation;
+import io.ringbatch.operation.ParameterSpec;
+import io.ringbatch.operation.PieceProcessor;
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A test operation that copies every input file through the pipeline: each piece writes the bytes it
+ * is given to its own output, the merge concatenates a file's pieces. The copy equals the input only if
+ * the pipeline hands every byte to exactly one piece, in order, across ranges, carried lines, chunks,
+ * commits and restarts. With {@code split=LINES} it also checks that each call holds whole lines.
+ * {@code failAfter} makes the n-th call of the whole JVM fail once, to test restarts.
+ */
+class CopyOperation implements Operation {
+    static final AtomicInteger CALLS = new AtomicInteger();
+    static volatile int failAt = -1;
+
+    private final String name;
+    private final Split split;
+
+    CopyOperation(String name, Split split) {
+        this.name = name;
+        this.split = split;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String description() {
+        return "copies the input (test)";
+    }
+
+    @Override
+    public List<ParameterSpec> parameters() {
+        return List.of();
+    }
+
+    @Override
+    public Map<String, String> validate(Map<String, Object> params) {
+        if (params != null && !params.isEmpty()) {
+            throw new InvalidParameterException(params.keySet().iterator().next(), "copy takes no parameters");
+        }
+        return Map.of();
+    }
+
+    @Override
+    public Split split() {
+        return split;
+    }
+
+    @Override
+    public boolean resumableMidPiece() {
+        return split == Split.LINES;
+    }
+
+    @Override
+    public PieceProcessor open(Map<String, String> params, Piece piece, Serializable resume) {
+        return new PieceProcessor() {
+            long seen = resume == null ? 0 : (Long) resume;
+
+            @Override
+            public void process(ByteBuffer data, FragmentSink out) throws IOException {
+                if (CALLS.incrementAndGet() == failAt) {
+                    throw new IOException("copy: the failure the test asked for");
+                }
+                if (split == Split.LINES && data.hasRemaining()) {
+                    int lastByte = data.get(data.limit() - 1);
+                    long dataEnd = -1; // a call may end without a newline only at the file's end
+                    if (lastByte != '\n' && data.remaining() > 0) {
+                        dataEnd = 0;
+                    }
+                    if (dataEnd == 0) {
+                        out.record(ByteBuffer.wrap(("unterminated " + piece.index()).getBytes()));
+                    }
+                }
+                seen += data.remaining();
+                out.output(data);
+            }
+
+            @Override
+            public void finish(FragmentSink out) throws IOException {
+                out.record(ByteBuffer.allocate(8).putLong(0, seen));
+            }
+
+            @Override
+            public Serializable checkpoint() {
+                return split == Split.LINES ? seen : null;
+            }
+        };
+    }
+
+    @Override
+    public void merge(Map<String, String> params, MergeInput in) throws IOException {
+        List<String> unterminated = new ArrayList<>();
+        in.forEachRecord((piece, bytes) -> {
+            if (bytes.remaining() != 8) {
+                unterminated.add(piece.path() + "@" + piece.start());
+            }
+        });
+        for (Piece piece : in.pieces()) {
+            Path target = in.staging().resolve(piece.path());
+            Files.createDirectories(target.getParent());
+            Path part = in.pieceOutput(piece.index());
+            try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.APPEND)) {
+                if (Files.exists(part)) {
+                    try (FileChannel src = FileChannel.open(part)) {
+                        src.transferTo(0, src.size(), out);
+                    }
+                }
+            }
+        }
+        Files.write(in.staging().resolve("unterminated.txt"), String.join("\n", unterminated).getBytes());
+    }
+
+    @Override
+    public List<String> outputNames(Map<String, String> params, List<String> inputPaths) {
+        return inputPaths;
+    }
+}

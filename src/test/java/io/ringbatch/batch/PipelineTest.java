@@ -1,0 +1,228 @@
+package io.ringbatch.batch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.ringbatch.operation.Operation;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * The pipeline's mechanics on the real H2 file database, the real engine and real files, with small
+ * blocks, ranges and chunks so that a small tree exercises every boundary: each file must come out of a
+ * copying operation byte for byte, with whole files, byte ranges and line ranges, and after a failure
+ * half-way and a restart.
+ */
+@SpringBootTest(properties = {
+        "ringbatch.io.block-size=64KB",
+        "ringbatch.pipeline.split-size=200KB",
+        "ringbatch.pipeline.commit-interval=3",
+        "ringbatch.workers=2"})
+@DirtiesContext
+@Timeout(300)
+class PipelineTest {
+    @TempDir
+    static Path dataDir;
+    static Path input;
+    static Path outputs;
+
+    @DynamicPropertySource
+    static void dirs(DynamicPropertyRegistry registry) {
+        registry.add("ringbatch.data-dir", () -> dataDir.toString());
+        registry.add("ringbatch.input-roots", () -> dataDir.resolve("input").toString());
+        registry.add("ringbatch.output-root", () -> dataDir.resolve("output").toString());
+    }
+
+    @TestConfiguration
+    static class Ops {
+        @Bean
+        Operation copyWhole() {
+            return new CopyOperation("copy-whole", Operation.Split.WHOLE);
+        }
+
+        @Bean
+        Operation copyBytes() {
+            return new CopyOperation("copy-bytes", Operation.Split.BYTES);
+        }
+
+        @Bean
+        Operation copyLines() {
+            return new CopyOperation("copy-lines", Operation.Split.LINES);
+        }
+    }
+
+    @Autowired
+    JobRunner runner;
+
+    @BeforeAll
+    static void tree() throws IOException {
+        input = Files.createDirectories(dataDir.resolve("input"));
+        outputs = Files.createDirectories(dataDir.resolve("output"));
+        Random r = new Random(11);
+        write("empty.txt", new byte[0]);
+        write("one.txt", "x".getBytes());
+        write("nested/deeper/page.bin", random(r, 4096));
+        write("nested/page-plus.bin", random(r, 4097));
+        write("block.txt", lines(r, 64 * 1024, false));
+        write("with space é.txt", lines(r, 300_000, true));
+        write("crlf.txt", crlfLines(r, 150_000));
+        write("no-final-newline.txt", lines(r, 500_000, false));
+        // a line longer than a block, and longer than a range
+        byte[] longLine = new byte[700_000];
+        java.util.Arrays.fill(longLine, (byte) 'a');
+        longLine[longLine.length - 1] = '\n';
+        byte[] mixed = concat(lines(r, 100_000, true), longLine, lines(r, 300_000, true));
+        write("long-line.txt", mixed);
+        write("big.txt", lines(r, 3_000_000, true));
+        write("newlines-only.txt", "\n\n\n\n".repeat(100_000).getBytes());
+        write("binary.bin", random(r, 1_000_000));
+    }
+
+    @Test
+    void wholeFilesComeThroughByteForByte() throws Exception {
+        assertCopies(run("copy-whole"));
+    }
+
+    @Test
+    void byteRangesComeThroughByteForByte() throws Exception {
+        assertCopies(run("copy-bytes"));
+    }
+
+    @Test
+    void lineRangesOwnEveryLineExactlyOnce() throws Exception {
+        Path out = run("copy-lines");
+        assertCopies(out);
+        // only a file's very last line may arrive without its newline
+        List<String> unterminated = Files.readAllLines(out.resolve("unterminated.txt"));
+        assertThat(String.join("\n", unterminated)).doesNotContain("big.txt").doesNotContain("with space");
+    }
+
+    @Test
+    void aFailedJobRestartsWhereItStoppedAndTheOutputIsTheSame() throws Exception {
+        CopyOperation.CALLS.set(0);
+        CopyOperation.failAt = 40;
+        String id = submit("copy-lines");
+        RunState failed = await(id);
+        assertThat(failed.status()).isEqualTo("FAILED");
+        assertThat(failed.error()).contains("the failure the test asked for");
+        assertThat(failed.bytesDone()).isLessThan(failed.bytesTotal());
+        CopyOperation.failAt = -1;
+        runner.restart(id);
+        RunState done = await(id);
+        assertThat(done.status()).isEqualTo("COMPLETED");
+        assertThat(done.executions()).hasSize(2);
+        assertThat(done.bytesDone()).isEqualTo(done.bytesTotal());
+        assertCopies(outputs.resolve(id));
+    }
+
+    private Path run(String operation) throws Exception {
+        String id = submit(operation);
+        RunState state = await(id);
+        assertThat(state.status()).as("job %s: %s", id, state.error()).isEqualTo("COMPLETED");
+        assertThat(state.filesDone()).isEqualTo(state.filesTotal()).isEqualTo(12);
+        assertThat(state.partitions()).hasSizeGreaterThan(2);
+        return outputs.resolve(id);
+    }
+
+    private String submit(String operation) throws Exception {
+        String id = operation + "-" + UUID.randomUUID();
+        runner.start(new JobDefinition(id, operation, Map.of(), input, List.of(), List.of(), outputs.resolve(id),
+                false));
+        return id;
+    }
+
+    private RunState await(String id) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (System.nanoTime() < deadline) {
+            RunState s = runner.state(id);
+            if (s.status() != null && List.of("COMPLETED", "FAILED", "STOPPED", "ABANDONED").contains(s.status())) {
+                return s;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("job " + id + " did not end: " + runner.state(id));
+    }
+
+    private static void assertCopies(Path out) throws IOException {
+        List<Path> files;
+        try (Stream<Path> s = Files.walk(input)) {
+            files = s.filter(Files::isRegularFile).toList();
+        }
+        assertThat(files).hasSize(12);
+        for (Path f : files) {
+            Path copy = out.resolve(input.relativize(f).toString());
+            assertThat(copy).as("copy of %s", f).exists();
+            assertThat(Files.mismatch(f, copy)).as("first differing byte of %s", input.relativize(f)).isEqualTo(-1);
+        }
+        assertThat(out.resolve("job-report.json")).exists();
+    }
+
+    private static void write(String name, byte[] data) throws IOException {
+        Path p = input.resolve(name);
+        Files.createDirectories(p.getParent());
+        Files.write(p, data);
+    }
+
+    private static byte[] random(Random r, int n) {
+        byte[] b = new byte[n];
+        r.nextBytes(b);
+        return b;
+    }
+
+    private static byte[] lines(Random r, int size, boolean finalNewline) {
+        StringBuilder sb = new StringBuilder();
+        while (sb.length() < size) {
+            int len = r.nextInt(200);
+            for (int i = 0; i < len; i++) {
+                sb.append((char) ('a' + r.nextInt(26)));
+            }
+            sb.append('\n');
+        }
+        byte[] b = sb.substring(0, size).getBytes(StandardCharsets.ISO_8859_1);
+        if (finalNewline) {
+            b[b.length - 1] = '\n';
+        } else if (b[b.length - 1] == '\n') {
+            b[b.length - 1] = 'z';
+        }
+        return b;
+    }
+
+    private static byte[] crlfLines(Random r, int size) {
+        return new String(lines(r, size, true), StandardCharsets.ISO_8859_1).replace("\n", "\r\n")
+                .getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        List<Byte> out = new ArrayList<>();
+        int n = 0;
+        for (byte[] p : parts) {
+            n += p.length;
+        }
+        byte[] all = new byte[n];
+        int at = 0;
+        for (byte[] p : parts) {
+            System.arraycopy(p, 0, all, at, p.length);
+            at += p.length;
+        }
+        return all;
+    }
+}
