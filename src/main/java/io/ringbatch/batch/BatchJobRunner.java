@@ -49,18 +49,20 @@ public class BatchJobRunner implements JobRunner {
     public long start(JobDefinition definition) throws JobRunnerException {
         try {
             pipeline.files(definition.jobId()).writeDefinition(definition);
+            jobEnd.launching(definition.jobId());
             JobExecution execution = operator.start(job, RunStates.parameters(definition.jobId()));
             return execution.getId();
         } catch (IOException e) {
             throw new JobRunnerException("cannot write the job's definition: " + e.getMessage(), e);
         } catch (Exception e) {
+            jobEnd.launchFailed(definition.jobId());
             throw new JobRunnerException("cannot start job " + definition.jobId() + ": " + e.getMessage(), e);
         }
     }
 
     @Override
     public long restart(String jobId) throws JobRunnerException {
-        JobExecution last = latest(jobId);
+        JobExecution last = settled(jobId);
         switch (last.getStatus()) {
             case STOPPED, FAILED -> {
             }
@@ -70,9 +72,15 @@ public class BatchJobRunner implements JobRunner {
                     + "; only a stopped or failed job can restart", true);
         }
         try {
+            jobEnd.launching(jobId);
             return operator.restart(last).getId();
         } catch (Exception e) {
-            throw new JobRunnerException("cannot restart job " + jobId + ": " + e.getMessage(), e);
+            jobEnd.launchFailed(jobId);
+            StringBuilder steps = new StringBuilder();
+            for (var step : last.getStepExecutions()) {
+                steps.append(' ').append(step.getStepName()).append('=').append(step.getStatus());
+            }
+            throw new JobRunnerException("cannot restart job " + jobId + ": " + e.getMessage() + "; steps:" + steps, e);
         }
     }
 
@@ -95,7 +103,7 @@ public class BatchJobRunner implements JobRunner {
 
     @Override
     public void abandon(String jobId) throws JobRunnerException {
-        JobExecution last = latest(jobId);
+        JobExecution last = settled(jobId);
         if (last.isRunning()) {
             throw new JobRunnerException("job " + jobId + " is " + last.getStatus() + "; stop it before abandoning it",
                     true);
@@ -116,7 +124,11 @@ public class BatchJobRunner implements JobRunner {
         if (s == RunState.NONE) {
             return s;
         }
-        return new RunState(s.status(), s.phase(), s.startedAt(), s.endedAt(), s.filesTotal(), s.filesDone(),
+        String status = s.status();
+        if (jobEnd.active(jobId) && ("STOPPED".equals(status) || "FAILED".equals(status))) {
+            status = "STOPPING"; // marked so by a stop, but its workers are still finishing their chunks
+        }
+        return new RunState(status, s.phase(), s.startedAt(), s.endedAt(), s.filesTotal(), s.filesDone(),
                 s.bytesTotal(), s.bytesDone(), s.waitNanos(), s.busyNanos(), pipeline.engine().name(), s.partitions(),
                 s.executions(), s.error(), s.errorDetail());
     }
@@ -124,6 +136,29 @@ public class BatchJobRunner implements JobRunner {
     @Override
     public void onExecutionEnded(Consumer<String> listener) {
         jobEnd.add(listener);
+    }
+
+    /**
+     * The latest execution once it has really ended: a stopped or failed execution gets its end time a
+     * moment after its status, and Spring Batch refuses to restart it until then.
+     */
+    private JobExecution settled(String jobId) throws JobRunnerException {
+        JobExecution last = latest(jobId);
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (!last.isRunning() && (jobEnd.active(jobId) || (last.getEndTime() == null && last.getStartTime() != null))
+                && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            last = latest(jobId);
+        }
+        if (jobEnd.active(jobId) && !last.isRunning()) {
+            throw new JobRunnerException("job " + jobId + " is still stopping; try again when it has stopped", true);
+        }
+        return last;
     }
 
     private JobExecution latest(String jobId) throws JobRunnerException {

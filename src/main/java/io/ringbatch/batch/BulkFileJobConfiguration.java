@@ -138,6 +138,24 @@ public class BulkFileJobConfiguration {
         private final Pipeline pipeline;
         private final java.util.List<java.util.function.Consumer<String>> listeners =
                 new java.util.concurrent.CopyOnWriteArrayList<>();
+        /**
+         * Jobs whose execution thread runs in this process now. Spring Batch's stop marks the execution
+         * STOPPED (with an end time) at once, while its workers still finish their chunks; only the
+         * end of the job's thread says that it has really ended.
+         */
+        private final java.util.Set<String> active = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        void launching(String jobId) {
+            active.add(jobId);
+        }
+
+        void launchFailed(String jobId) {
+            active.remove(jobId);
+        }
+
+        boolean active(String jobId) {
+            return active.contains(jobId);
+        }
 
         JobEnd(Pipeline pipeline) {
             this.pipeline = pipeline;
@@ -151,6 +169,7 @@ public class BulkFileJobConfiguration {
         public void afterJob(org.springframework.batch.core.job.JobExecution execution) {
             String jobId = execution.getJobParameters().getString(Pipeline.JOB_ID);
             pipeline.forget(jobId);
+            active.remove(jobId);
             for (var l : listeners) {
                 try {
                     l.accept(jobId);

@@ -140,10 +140,24 @@ public class RunStates {
             detail = causes(description);
         }
         Instant started = instant(executions.get(executions.size() - 1).getStartTime());
-        return new RunState(latest.getStatus().name(), phase, started, instant(latest.getEndTime()), filesTotal,
+        return new RunState(status(latest), phase, started, instant(latest.getEndTime()), filesTotal,
                 latest.getStatus() == BatchStatus.COMPLETED ? filesTotal : Math.min(filesDone, filesTotal), bytesTotal,
                 latest.getStatus() == BatchStatus.COMPLETED ? bytesTotal : Math.min(bytesDone, bytesTotal), wait, busy,
                 null, partitions, history, error, detail);
+    }
+
+    /**
+     * The execution's status as a client may act on it: Spring Batch sets STOPPED, FAILED or COMPLETED
+     * a moment before the execution's end, and until then it cannot restart; it still counts as stopping
+     * or running.
+     */
+    static String status(JobExecution e) {
+        BatchStatus s = e.getStatus();
+        if (e.getEndTime() == null && e.getStartTime() != null
+                && (s == BatchStatus.STOPPED || s == BatchStatus.FAILED || s == BatchStatus.COMPLETED)) {
+            return s == BatchStatus.STOPPED ? BatchStatus.STOPPING.name() : BatchStatus.STARTED.name();
+        }
+        return s.name();
     }
 
     private static boolean isDone(StepExecution s) {

@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 class CopyOperation implements Operation {
     static final AtomicInteger CALLS = new AtomicInteger();
     static volatile int failAt = -1;
+    static volatile long delayMillis;
 
     private final String name;
     private final Split split;
@@ -77,6 +78,13 @@ class CopyOperation implements Operation {
 
             @Override
             public void process(ByteBuffer data, FragmentSink out) throws IOException {
+                if (delayMillis > 0) {
+                    try {
+                        Thread.sleep(delayMillis);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
                 if (CALLS.incrementAndGet() == failAt) {
                     throw new IOException("copy: the failure the test asked for");
                 }

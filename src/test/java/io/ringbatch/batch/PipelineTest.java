@@ -1,6 +1,7 @@
 package io.ringbatch.batch;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.ringbatch.operation.Operation;
 import java.io.IOException;
@@ -132,6 +133,53 @@ class PipelineTest {
         assertThat(done.executions()).hasSize(2);
         assertThat(done.bytesDone()).isEqualTo(done.bytesTotal());
         assertCopies(outputs.resolve(id));
+    }
+
+    @Test
+    void aStoppedJobEndsStoppedAndItsRestartFinishesTheSameOutput() throws Exception {
+        CopyOperation.delayMillis = 15;
+        String id;
+        try {
+            id = submit("copy-bytes");
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (runner.state(id).bytesDone() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            runner.stop(id);
+            RunState stopped = await(id);
+            assertThat(stopped.status()).isEqualTo("STOPPED");
+            assertThat(stopped.bytesDone()).isPositive().isLessThan(stopped.bytesTotal());
+            assertThat(outputs.resolve(id)).doesNotExist();
+            assertThatThrownBy(() -> runner.stop(id)).isInstanceOf(JobRunnerException.class)
+                    .matches(e -> ((JobRunnerException) e).conflict());
+        } finally {
+            CopyOperation.delayMillis = 0;
+        }
+        runner.restart(id);
+        RunState done = await(id);
+        assertThat(done.status()).isEqualTo("COMPLETED");
+        assertCopies(outputs.resolve(id));
+        assertThatThrownBy(() -> runner.restart(id)).isInstanceOf(JobRunnerException.class)
+                .hasMessageContaining("complete");
+        assertThatThrownBy(() -> runner.abandon(id)).isInstanceOf(JobRunnerException.class);
+    }
+
+    @Test
+    void aStoppedJobCanBeAbandonedAndThenNeverRestarts() throws Exception {
+        CopyOperation.delayMillis = 15;
+        String id;
+        try {
+            id = submit("copy-whole");
+            Thread.sleep(200);
+            runner.stop(id);
+            assertThat(await(id).status()).isEqualTo("STOPPED");
+        } finally {
+            CopyOperation.delayMillis = 0;
+        }
+        runner.abandon(id);
+        assertThat(runner.state(id).status()).isEqualTo("ABANDONED");
+        assertThatThrownBy(() -> runner.restart(id)).isInstanceOf(JobRunnerException.class)
+                .hasMessageContaining("abandoned");
     }
 
     private Path run(String operation) throws Exception {
