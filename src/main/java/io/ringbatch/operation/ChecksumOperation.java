@@ -1,0 +1,196 @@
+package io.ringbatch.operation;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.zip.CRC32C;
+import org.springframework.stereotype.Component;
+
+/**
+ * {@code checksum}: one digest per file, written as {@code checksums.<algorithm>} in the format of GNU
+ * {@code sha256sum} (and {@code sha1sum}, {@code md5sum}, {@code sha512sum}), so that
+ * {@code sha256sum -c checksums.sha256}, run from the input root, checks every file:
+ * <pre>{@code <lowercase hex>  <path>\n}</pre>
+ * one line per file in path-byte order. Like coreutils (9.x), a path that contains a backslash, a
+ * newline or a carriage return is written escaped ({@code \\}, {@code \n}, {@code \r}) and its line starts
+ * with a backslash.
+ * <p>
+ * {@code crc32c} (Castagnoli, as {@link CRC32C}) is written the same way with the 32-bit value as eight
+ * lowercase hex digits, most significant first ({@code %08x}); no GNU tool checks that file.
+ * <p>
+ * Records: one per piece (a piece is always a whole file), the hex digest in ASCII.
+ */
+@Component
+public class ChecksumOperation implements Operation {
+    static final String ALGORITHM = "algorithm";
+    static final List<String> ALGORITHMS = List.of("sha256", "sha1", "md5", "sha512", "crc32c");
+
+    private static final List<ParameterSpec> PARAMETERS = List.of(new ParameterSpec(ALGORITHM, "enum", false,
+            "sha256", ALGORITHMS, "the digest: sha256, sha1, md5, sha512 or crc32c"));
+
+    @Override
+    public String name() {
+        return "checksum";
+    }
+
+    @Override
+    public String description() {
+        return "A digest of every file, as checksums.<algorithm> in the format sha256sum -c (md5sum, sha1sum, "
+                + "sha512sum) checks";
+    }
+
+    @Override
+    public List<ParameterSpec> parameters() {
+        return PARAMETERS;
+    }
+
+    @Override
+    public Map<String, String> validate(Map<String, Object> params) {
+        String algorithm = Params.of(params, PARAMETERS).string(ALGORITHM, "sha256", false)
+                .trim().toLowerCase(Locale.ROOT);
+        if (!ALGORITHMS.contains(algorithm)) {
+            throw new InvalidParameterException(ALGORITHM, "must be one of " + String.join(", ", ALGORITHMS));
+        }
+        return Params.normalised(ALGORITHM, algorithm);
+    }
+
+    @Override
+    public Split split() {
+        return Split.WHOLE;
+    }
+
+    @Override
+    public boolean resumableMidPiece() {
+        return false;
+    }
+
+    @Override
+    public PieceProcessor open(Map<String, String> params, Piece piece, Serializable resume) {
+        String algorithm = Params.stored(params, ALGORITHM, "sha256");
+        if (algorithm.equals("crc32c")) {
+            return new Crc32cProcessor();
+        }
+        return new DigestProcessor(digest(algorithm));
+    }
+
+    @Override
+    public void merge(Map<String, String> params, MergeInput in) throws IOException {
+        String algorithm = Params.stored(params, ALGORITHM, "sha256");
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(
+                StagingFiles.resolve(in.staging(), fileName(algorithm))), 1 << 16)) {
+            in.forEachRecord((piece, bytes) -> {
+                byte[] path = piece.path().getBytes(StandardCharsets.UTF_8);
+                boolean escape = needsEscape(path);
+                if (escape) {
+                    out.write('\\');
+                }
+                byte[] hex = new byte[bytes.remaining()];
+                bytes.get(hex);
+                out.write(hex);
+                out.write(' ');
+                out.write(' ');
+                if (escape) {
+                    writeEscaped(out, path);
+                } else {
+                    out.write(path);
+                }
+                out.write('\n');
+            });
+        }
+    }
+
+    @Override
+    public List<String> outputNames(Map<String, String> params, List<String> inputPaths) {
+        return List.of(fileName(Params.stored(params, ALGORITHM, "sha256")));
+    }
+
+    static String fileName(String algorithm) {
+        return "checksums." + algorithm;
+    }
+
+    private static MessageDigest digest(String algorithm) {
+        String jdkName = switch (algorithm) {
+            case "sha256" -> "SHA-256";
+            case "sha1" -> "SHA-1";
+            case "md5" -> "MD5";
+            case "sha512" -> "SHA-512";
+            default -> throw new IllegalArgumentException("unknown algorithm " + algorithm);
+        };
+        try {
+            return MessageDigest.getInstance(jdkName);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(jdkName + " is missing from this JDK", e);
+        }
+    }
+
+    private static boolean needsEscape(byte[] path) {
+        for (byte b : path) {
+            if (b == '\\' || b == '\n' || b == '\r') {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void writeEscaped(OutputStream out, byte[] path) throws IOException {
+        for (byte b : path) {
+            switch (b) {
+                case '\\' -> {
+                    out.write('\\');
+                    out.write('\\');
+                }
+                case '\n' -> {
+                    out.write('\\');
+                    out.write('n');
+                }
+                case '\r' -> {
+                    out.write('\\');
+                    out.write('r');
+                }
+                default -> out.write(b);
+            }
+        }
+    }
+
+    private static final class DigestProcessor implements PieceProcessor {
+        private final MessageDigest digest;
+
+        DigestProcessor(MessageDigest digest) {
+            this.digest = digest;
+        }
+
+        @Override
+        public void process(ByteBuffer data, FragmentSink out) {
+            digest.update(data);
+        }
+
+        @Override
+        public void finish(FragmentSink out) throws IOException {
+            out.record(ByteBuffer.wrap(HexFormat.of().formatHex(digest.digest()).getBytes(StandardCharsets.US_ASCII)));
+        }
+    }
+
+    private static final class Crc32cProcessor implements PieceProcessor {
+        private final CRC32C crc = new CRC32C();
+
+        @Override
+        public void process(ByteBuffer data, FragmentSink out) {
+            crc.update(data);
+        }
+
+        @Override
+        public void finish(FragmentSink out) throws IOException {
+            out.record(ByteBuffer.wrap(String.format("%08x", crc.getValue()).getBytes(StandardCharsets.US_ASCII)));
+        }
+    }
+}
