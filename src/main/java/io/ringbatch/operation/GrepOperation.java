@@ -1,0 +1,308 @@
+package io.ringbatch.operation;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import org.springframework.stereotype.Component;
+
+/**
+ * {@code grep}: the lines of every file that match a pattern, as {@code matches.txt}, byte-identical to
+ * {@code LC_ALL=C grep -a -Hn} (with {@code -E} for a regex, {@code -F} for {@code fixed}, {@code -i} for
+ * {@code ignoreCase}, {@code -v} for {@code invert}) run on each file from the input root:
+ * <pre>{@code <path>:<line number>:<line>\n}</pre>
+ * ordered by path, then line. A line is its bytes up to, not including, {@code \n}: a {@code \r} before it
+ * stays, bytes that are not UTF-8 stay as they are, and a last line without {@code \n} is written with
+ * one. Every file is treated as text (grep's {@code -a}): a file with NUL bytes gives its lines, not
+ * "Binary file matches". Pattern syntax: see {@link GrepPattern} (Java regex, close to {@code grep -E}).
+ * <p>
+ * Split at lines; line numbers count from 1 in each piece, and the merge adds the lines of the file's
+ * earlier pieces. Records of a piece: zero or more match batches, {@code 'M'} followed by
+ * (line number, length, bytes) entries with LEB128 numbers; then one summary {@code 'S'} with the
+ * piece's line count, written by {@code finish}. A checkpoint is the line count so far (a {@link Long}).
+ */
+@Component
+public class GrepOperation implements Operation {
+    static final String PATTERN = "pattern";
+    static final String FIXED = "fixed";
+    static final String IGNORE_CASE = "ignoreCase";
+    static final String INVERT = "invert";
+    static final String OUTPUT = "matches.txt";
+
+    private static final byte MATCHES = 'M';
+    private static final byte SUMMARY = 'S';
+    private static final int RECORD_FLUSH = 1 << 20;
+
+    private static final List<ParameterSpec> PARAMETERS = List.of(
+            new ParameterSpec(PATTERN, "string", true, null, List.of(),
+                    "a Java regular expression (close to grep -E; POSIX classes such as [[:digit:]] and \\< \\> "
+                            + "work), or a literal string with fixed; newlines separate alternative patterns"),
+            new ParameterSpec(FIXED, "boolean", false, "false", List.of(), "the pattern is a literal string (grep -F)"),
+            new ParameterSpec(IGNORE_CASE, "boolean", false, "false", List.of(),
+                    "ASCII letters match either case (grep -i)"),
+            new ParameterSpec(INVERT, "boolean", false, "false", List.of(),
+                    "select the lines that do not match (grep -v)"));
+
+    @Override
+    public String name() {
+        return "grep";
+    }
+
+    @Override
+    public String description() {
+        return "The lines that match a pattern, as matches.txt in the format of grep -Hn";
+    }
+
+    @Override
+    public List<ParameterSpec> parameters() {
+        return PARAMETERS;
+    }
+
+    @Override
+    public Map<String, String> validate(Map<String, Object> params) {
+        Params p = Params.of(params, PARAMETERS);
+        String pattern = p.string(PATTERN, null, true);
+        boolean fixed = p.bool(FIXED, false);
+        boolean ignoreCase = p.bool(IGNORE_CASE, false);
+        boolean invert = p.bool(INVERT, false);
+        GrepPattern.compile(pattern, fixed, ignoreCase);
+        return Params.normalised(PATTERN, pattern, FIXED, fixed, IGNORE_CASE, ignoreCase, INVERT, invert);
+    }
+
+    @Override
+    public Split split() {
+        return Split.LINES;
+    }
+
+    @Override
+    public boolean resumableMidPiece() {
+        return true;
+    }
+
+    @Override
+    public PieceProcessor open(Map<String, String> params, Piece piece, Serializable resume) {
+        String pattern = params.get(PATTERN);
+        if (pattern == null) {
+            throw new IllegalArgumentException("grep without a pattern");
+        }
+        GrepPattern compiled = GrepPattern.compile(pattern,
+                Boolean.parseBoolean(Params.stored(params, FIXED, "false")),
+                Boolean.parseBoolean(Params.stored(params, IGNORE_CASE, "false")));
+        long lines = 0;
+        if (resume != null) {
+            if (!(resume instanceof Long n) || n < 0) {
+                throw new IllegalArgumentException("not a grep checkpoint: " + resume);
+            }
+            lines = n;
+        }
+        return new GrepProcessor(compiled, Boolean.parseBoolean(Params.stored(params, INVERT, "false")), lines);
+    }
+
+    @Override
+    public void merge(Map<String, String> params, MergeInput in) throws IOException {
+        Map<Integer, Integer> previousOfSameFile = new HashMap<>();
+        Piece last = null;
+        for (Piece piece : in.pieces()) {
+            if (last != null && last.fileIndex() == piece.fileIndex()) {
+                previousOfSameFile.put(piece.index(), last.index());
+            }
+            last = piece;
+        }
+        try (OutputStream out = new BufferedOutputStream(
+                Files.newOutputStream(StagingFiles.resolve(in.staging(), OUTPUT)), 1 << 16)) {
+            in.forEachRecord(new MergeVisitor(out, previousOfSameFile));
+        }
+    }
+
+    @Override
+    public List<String> outputNames(Map<String, String> params, List<String> inputPaths) {
+        return List.of(OUTPUT);
+    }
+
+    /** Turns records into lines, keeping each file's line offset from the summaries of its earlier pieces. */
+    private static final class MergeVisitor implements MergeInput.RecordVisitor {
+        private final OutputStream out;
+        private final Map<Integer, Integer> previousOfSameFile;
+        private int piece = -1;
+        private byte[] path;
+        private long base;
+        private int summarizedPiece = -1;
+        private long summarizedEnd;
+
+        MergeVisitor(OutputStream out, Map<Integer, Integer> previousOfSameFile) {
+            this.out = out;
+            this.previousOfSameFile = previousOfSameFile;
+        }
+
+        @Override
+        public void record(Piece p, ByteBuffer bytes) throws IOException {
+            if (p.index() != piece) {
+                Integer previous = previousOfSameFile.get(p.index());
+                if (previous == null) {
+                    base = 0;
+                } else if (previous == summarizedPiece) {
+                    base = summarizedEnd;
+                } else {
+                    throw new IOException("grep: piece " + previous + " of " + p.path()
+                            + " has no line count, so the line numbers of its later pieces are unknown");
+                }
+                piece = p.index();
+                path = p.path().getBytes(StandardCharsets.UTF_8);
+            }
+            byte type = bytes.get();
+            if (type == MATCHES) {
+                while (bytes.hasRemaining()) {
+                    long line = RecordBuffer.readVarLong(bytes);
+                    int length = (int) RecordBuffer.readVarLong(bytes);
+                    out.write(path);
+                    out.write(':');
+                    writeDecimal(out, base + line);
+                    out.write(':');
+                    if (bytes.hasArray()) {
+                        out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), length);
+                        bytes.position(bytes.position() + length);
+                    } else {
+                        for (int i = 0; i < length; i++) {
+                            out.write(bytes.get());
+                        }
+                    }
+                    out.write('\n');
+                }
+            } else if (type == SUMMARY) {
+                summarizedPiece = p.index();
+                summarizedEnd = base + RecordBuffer.readVarLong(bytes);
+            } else {
+                throw new IOException("grep: unknown record type " + type + " from piece " + p.index());
+            }
+        }
+    }
+
+    static void writeDecimal(OutputStream out, long value) throws IOException {
+        byte[] digits = new byte[20];
+        int i = digits.length;
+        do {
+            digits[--i] = (byte) ('0' + value % 10);
+            value /= 10;
+        } while (value != 0);
+        out.write(digits, i, digits.length - i);
+    }
+
+    private static final class GrepProcessor implements PieceProcessor {
+        private final GrepPattern.Literal literal;
+        private final Matcher matcher;
+        private final Latin1Chars chars;
+        private final boolean invert;
+        private final ByteScan.Window window = new ByteScan.Window();
+        private final RecordBuffer records = new RecordBuffer(1 << 12);
+        private long lines;
+
+        GrepProcessor(GrepPattern pattern, boolean invert, long lines) {
+            this.literal = pattern.literal;
+            this.chars = pattern.regex == null ? null : new Latin1Chars();
+            this.matcher = pattern.regex == null ? null : pattern.regex.matcher("");
+            this.invert = invert;
+            this.lines = lines;
+        }
+
+        @Override
+        public void process(ByteBuffer data, FragmentSink out) throws IOException {
+            if (!data.hasRemaining()) {
+                return;
+            }
+            ByteScan.Window w = window.load(data);
+            try {
+                if (literal != null && !invert) {
+                    scanForLiteral(w.array, w.offset, w.end(), out);
+                } else {
+                    scanLines(w.array, w.offset, w.end(), out);
+                }
+                records.emit(out);
+                data.position(data.limit());
+            } finally {
+                w.release();
+                if (chars != null) {
+                    chars.release();
+                    matcher.reset("");
+                }
+            }
+        }
+
+        /** Every line, tested on its own. */
+        private void scanLines(byte[] a, int from, int to, FragmentSink out) throws IOException {
+            if (matcher != null) {
+                matcher.reset(chars.set(a, from, to - from));
+            }
+            int p = from;
+            while (p < to) {
+                int nl = ByteScan.indexOf(a, p, to, (byte) '\n');
+                int end = nl < 0 ? to : nl;
+                lines++;
+                boolean found;
+                if (matcher != null) {
+                    matcher.region(p - from, end - from);
+                    found = matcher.find();
+                } else {
+                    found = literal.find(a, p, end) >= 0;
+                }
+                if (found != invert) {
+                    emit(a, p, end, out);
+                }
+                p = nl < 0 ? to : nl + 1;
+            }
+        }
+
+        /** Searches the whole block for the literal (it holds no newline), and counts the lines in between. */
+        private void scanForLiteral(byte[] a, int from, int to, FragmentSink out) throws IOException {
+            int p = from;
+            while (p < to) {
+                int hit = literal.find(a, p, to);
+                if (hit < 0) {
+                    lines += ByteScan.count(a, p, to, (byte) '\n');
+                    if (a[to - 1] != '\n') {
+                        lines++;
+                    }
+                    return;
+                }
+                int start = ByteScan.lastIndexOf(a, p, hit, (byte) '\n') + 1;
+                if (start <= p) {
+                    start = p;
+                } else {
+                    lines += ByteScan.count(a, p, start, (byte) '\n');
+                }
+                lines++;
+                int nl = ByteScan.indexOf(a, hit + literal.length, to, (byte) '\n');
+                int end = nl < 0 ? to : nl;
+                emit(a, start, end, out);
+                p = nl < 0 ? to : nl + 1;
+            }
+        }
+
+        private void emit(byte[] a, int start, int end, FragmentSink out) throws IOException {
+            if (records.size() == 0) {
+                records.put(MATCHES);
+            }
+            records.putVarLong(lines).putVarLong(end - start).put(a, start, end - start);
+            if (records.size() >= RECORD_FLUSH) {
+                records.emit(out);
+            }
+        }
+
+        @Override
+        public void finish(FragmentSink out) throws IOException {
+            records.put(SUMMARY).putVarLong(lines);
+            records.emit(out);
+        }
+
+        @Override
+        public Serializable checkpoint() {
+            return lines;
+        }
+    }
+}
