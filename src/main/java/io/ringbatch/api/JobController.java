@@ -1,0 +1,180 @@
+package io.ringbatch.api;
+
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.headers.Header;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import jakarta.servlet.http.HttpServletRequest;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import org.springframework.core.io.FileSystemResource;
+import org.springframework.core.io.Resource;
+import org.springframework.http.ContentDisposition;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.MediaTypeFactory;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
+
+/** {@code /api/jobs}: submit, list, look at, steer, download and follow jobs. */
+@RestController
+@RequestMapping("/api/jobs")
+@Tag(name = "jobs")
+@ApiResponse(responseCode = "4XX", description = "RFC 9457 problem",
+        content = @Content(mediaType = "application/problem+json", schema = @Schema(implementation = ProblemDetail.class)))
+public class JobController {
+    private final JobService jobs;
+    private final JobEvents events;
+
+    public JobController(JobService jobs, JobEvents events) {
+        this.jobs = jobs;
+        this.events = events;
+    }
+
+    @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(summary = "Submit a job", description = "Validates the spec, confines its paths to the configured roots "
+            + "and queues the job; it starts at once when fewer than ringbatch.max-concurrent-jobs run. "
+            + "With an Idempotency-Key already used for the same body, answers 200 with that job instead.")
+    @ApiResponse(responseCode = "202", description = "accepted: queued or starting",
+            headers = @Header(name = "Location", description = "/api/jobs/{id}"))
+    @ApiResponse(responseCode = "200", description = "an Idempotency-Key replay: the job this key made")
+    @ApiResponse(responseCode = "400", description = "a bad spec; errors lists every field found wrong")
+    @ApiResponse(responseCode = "422", description = "the Idempotency-Key was used for a different request")
+    @ApiResponse(responseCode = "429", description = "the queue is full; see Retry-After",
+            headers = @Header(name = "Retry-After", description = "seconds"))
+    public ResponseEntity<JobViews.JobView> submit(
+            @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = @Content(
+                    mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = JobRequest.class)))
+            @RequestBody byte[] body,
+            @Parameter(description = "makes retries safe: the same key and body return the same job")
+            @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey,
+            HttpServletRequest request) {
+        JobService.Submission submission = jobs.submit(JobRequestReader.read(body), idempotencyKey);
+        URI location = URI.create(request.getContextPath() + "/api/jobs/" + submission.job().id());
+        return ResponseEntity.status(submission.created() ? HttpStatus.ACCEPTED : HttpStatus.OK).location(location)
+                .body(submission.job());
+    }
+
+    @GetMapping
+    @Operation(summary = "List jobs, newest first")
+    public JobViews.JobPage list(
+            @Parameter(description = "only jobs of these statuses (repeat it, or separate by commas)")
+            @RequestParam(required = false) List<String> status,
+            @Parameter(description = "0-based page number") @RequestParam(required = false) Integer page,
+            @Parameter(description = "jobs per page, 1-100 (default 20)") @RequestParam(required = false) Integer size) {
+        return jobs.list(status, page, size);
+    }
+
+    @GetMapping("/{id}")
+    @Operation(summary = "A job: status, progress, timings, partitions, executions, output, error, spec")
+    public JobViews.JobView get(@PathVariable String id) {
+        return jobs.view(id);
+    }
+
+    @PostMapping("/{id}/stop")
+    @Operation(summary = "Stop a job", description = "A running job stops at its next commit and ends STOPPED; a "
+            + "queued job leaves the queue without running. 409 for any other status.")
+    public ResponseEntity<JobViews.JobView> stop(@PathVariable String id) {
+        return ResponseEntity.accepted().body(jobs.stop(id));
+    }
+
+    @PostMapping("/{id}/restart")
+    @Operation(summary = "Restart a stopped or failed job", description = "It goes to the end of the queue (starting "
+            + "at once if a slot is free) and continues where it stopped. 409 for any other status, 429 when the "
+            + "queue is full.")
+    public ResponseEntity<JobViews.JobView> restart(@PathVariable String id) {
+        return ResponseEntity.accepted().body(jobs.restart(id));
+    }
+
+    @PostMapping("/{id}/abandon")
+    @Operation(summary = "Abandon a stopped, failed or queued job", description = "It will never run again. 409 for "
+            + "a running, completed or abandoned job.")
+    public JobViews.JobView abandon(@PathVariable String id) {
+        return jobs.abandon(id);
+    }
+
+    @GetMapping("/{id}/output")
+    @Operation(summary = "The job's output files, with sizes")
+    public JobViews.OutputListing output(@PathVariable String id) {
+        return jobs.output(id);
+    }
+
+    @GetMapping("/{id}/output/{*file}")
+    @Operation(summary = "Download one output file", description = "file is its path relative to the output "
+            + "directory, as the listing gives it; it may contain '/'")
+    @ApiResponse(responseCode = "200", content = @Content(mediaType = "application/octet-stream"))
+    public ResponseEntity<Resource> download(@PathVariable String id,
+                                             @Parameter(description = "path relative to the output directory")
+                                             @PathVariable String file) throws IOException {
+        String relative = file.startsWith("/") ? file.substring(1) : file;
+        if (relative.isEmpty()) {
+            throw ApiException.invalid("file", "is missing: GET /api/jobs/" + id + "/output lists the files");
+        }
+        for (String segment : relative.split("/", -1)) {
+            if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+                throw ApiException.invalid("file", "must be a path inside the job's output directory, "
+                        + "without '.', '..' or empty segments");
+            }
+        }
+        Path dir = jobs.outputDir(id);
+        if (!Files.isDirectory(dir)) {
+            throw ApiException.notFound("job " + id + " has no output yet");
+        }
+        Path target;
+        try {
+            target = dir.resolve(relative).normalize();
+        } catch (InvalidPathException e) {
+            throw ApiException.invalid("file", "is not a valid path");
+        }
+        Path real;
+        try {
+            Path realDir = dir.toRealPath();
+            real = target.toRealPath();
+            if (!real.startsWith(realDir) || !target.startsWith(dir)) {
+                throw ApiException.notFound("job " + id + " has no output file '" + relative + "'");
+            }
+        } catch (NoSuchFileException e) {
+            throw ApiException.notFound("job " + id + " has no output file '" + relative + "'");
+        }
+        if (!Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
+            throw ApiException.notFound("job " + id + " has no output file '" + relative + "'"
+                    + (Files.isDirectory(real) ? " (it is a directory)" : ""));
+        }
+        MediaType type = MediaTypeFactory.getMediaType(real.getFileName().toString())
+                .orElse(MediaType.APPLICATION_OCTET_STREAM);
+        return ResponseEntity.ok()
+                .contentType(type)
+                .contentLength(Files.size(real))
+                .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment()
+                        .filename(real.getFileName().toString(), StandardCharsets.UTF_8).build().toString())
+                .body(new FileSystemResource(real));
+    }
+
+    @GetMapping(path = "/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
+    @Operation(summary = "Server-sent events with the job's view", description = "Event 'job' with the body of GET "
+            + "/api/jobs/{id} at once and every second in which it changed; event 'end' with the final view when "
+            + "the job has ended, then the stream completes.")
+    public SseEmitter events(@PathVariable String id) {
+        return events.subscribe(id);
+    }
+}

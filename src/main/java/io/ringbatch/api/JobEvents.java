@@ -1,0 +1,197 @@
+package io.ringbatch.api;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.stereotype.Component;
+import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The server-sent event streams of {@code GET /api/jobs/{id}/events}. Each stream gets, as event
+ * {@code job}, the job's view (the body of {@code GET /api/jobs/{id}}) at once and then every second in
+ * which it changed; when the job has ended (STOPPED, COMPLETED, FAILED, ABANDONED) it gets the final
+ * view as event {@code end} and the stream completes. A comment line every 15 s keeps proxies from
+ * closing a quiet stream and finds clients that went away; a stream lasts at most 30 minutes (an
+ * EventSource reconnects by itself). At most {@code ringbatch.api.max-event-streams} (default 64)
+ * streams are open at once; past that, 503 with Retry-After.
+ */
+@Component
+public class JobEvents implements SmartLifecycle {
+    private static final Logger log = LoggerFactory.getLogger(JobEvents.class);
+    static final long TIMEOUT_MILLIS = 30 * 60 * 1000L;
+    static final long KEEP_ALIVE_MILLIS = 15_000;
+
+    private final JobService jobs;
+    private final JsonMapper json;
+    private final int maxStreams;
+    private final Map<SseEmitter, Stream> streams = new ConcurrentHashMap<>();
+    private final AtomicLong eventIds = new AtomicLong();
+    private volatile ScheduledExecutorService ticker;
+    private volatile boolean running;
+
+    public JobEvents(JobService jobs, JsonMapper json, @Value("${ringbatch.api.max-event-streams:64}") int maxStreams) {
+        this.jobs = jobs;
+        this.json = json;
+        this.maxStreams = maxStreams;
+    }
+
+    private static final class Stream {
+        final String jobId;
+        volatile String last;
+        volatile long lastSentAt = System.currentTimeMillis();
+
+        Stream(String jobId) {
+            this.jobId = jobId;
+        }
+    }
+
+    /** A new stream for the job; 404 if it does not exist, 503 if too many streams are open. */
+    public SseEmitter subscribe(String jobId) {
+        JobViews.JobView first = jobs.view(jobId);
+        if (!running) {
+            throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "the service is shutting down", null,
+                    Map.of("Retry-After", "10"));
+        }
+        SseEmitter emitter = new SseEmitter(TIMEOUT_MILLIS);
+        Stream stream = new Stream(jobId);
+        synchronized (streams) {
+            if (streams.size() >= maxStreams) {
+                throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "too many event streams are open (" + maxStreams
+                        + "); close one, or poll GET /api/jobs/" + jobId, null, Map.of("Retry-After", "10"));
+            }
+            streams.put(emitter, stream);
+        }
+        emitter.onCompletion(() -> streams.remove(emitter));
+        emitter.onTimeout(() -> {
+            streams.remove(emitter);
+            emitter.complete();
+        });
+        emitter.onError(e -> streams.remove(emitter));
+        send(emitter, stream, first);
+        return emitter;
+    }
+
+    int open() {
+        return streams.size();
+    }
+
+    /** Once a second: one view per job that has streams; sent where it changed; ended jobs close. */
+    void tick() {
+        try {
+            Map<String, List<Map.Entry<SseEmitter, Stream>>> byJob = new HashMap<>();
+            for (Map.Entry<SseEmitter, Stream> e : streams.entrySet()) {
+                byJob.computeIfAbsent(e.getValue().jobId, k -> new ArrayList<>()).add(e);
+            }
+            long now = System.currentTimeMillis();
+            for (Map.Entry<String, List<Map.Entry<SseEmitter, Stream>>> job : byJob.entrySet()) {
+                JobViews.JobView view;
+                try {
+                    view = jobs.view(job.getKey());
+                } catch (ApiException e) {
+                    view = null; // deleted under us: end its streams
+                }
+                for (Map.Entry<SseEmitter, Stream> e : job.getValue()) {
+                    if (view == null) {
+                        remove(e.getKey());
+                        e.getKey().complete();
+                    } else {
+                        send(e.getKey(), e.getValue(), view);
+                        if (streams.containsKey(e.getKey()) && now - e.getValue().lastSentAt >= KEEP_ALIVE_MILLIS) {
+                            keepAlive(e.getKey(), e.getValue());
+                        }
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            log.error("job events: {}", e.toString(), e);
+        }
+    }
+
+    private void send(SseEmitter emitter, Stream stream, JobViews.JobView view) {
+        String data = json.writeValueAsString(view);
+        boolean end = JobService.ended(view.status());
+        if (!end && data.equals(stream.last)) {
+            return;
+        }
+        try {
+            emitter.send(SseEmitter.event().id(Long.toString(eventIds.incrementAndGet())).name(end ? "end" : "job")
+                    .data(data, MediaType.APPLICATION_JSON));
+            stream.last = data;
+            stream.lastSentAt = System.currentTimeMillis();
+            if (end) {
+                remove(emitter);
+                emitter.complete();
+            }
+        } catch (IOException | IllegalStateException e) {
+            // the client went away (or the stream already completed): forget it; the container cleans up
+            remove(emitter);
+        }
+    }
+
+    private void keepAlive(SseEmitter emitter, Stream stream) {
+        try {
+            emitter.send(SseEmitter.event().comment("keep-alive"));
+            stream.lastSentAt = System.currentTimeMillis();
+        } catch (IOException | IllegalStateException e) {
+            remove(emitter);
+        }
+    }
+
+    private void remove(SseEmitter emitter) {
+        streams.remove(emitter);
+    }
+
+    @Override
+    public void start() {
+        ScheduledExecutorService t = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread thread = new Thread(r, "ringbatch-job-events");
+            thread.setDaemon(true);
+            return thread;
+        });
+        t.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+        ticker = t;
+        running = true;
+    }
+
+    /** Before the web server's graceful shutdown: open streams would hold it up. */
+    @Override
+    public void stop() {
+        running = false;
+        ScheduledExecutorService t = ticker;
+        if (t != null) {
+            t.shutdownNow();
+        }
+        for (SseEmitter emitter : new ArrayList<>(streams.keySet())) {
+            remove(emitter);
+            try {
+                emitter.complete();
+            } catch (RuntimeException ignored) {
+                // already gone
+            }
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        return Integer.MAX_VALUE;
+    }
+}

@@ -1,0 +1,29 @@
+package io.ringbatch.api;
+
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import java.util.List;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/** {@code GET /api/operations}: what jobs can do, and their parameters. */
+@RestController
+@RequestMapping("/api/operations")
+@Tag(name = "operations")
+public class OperationController {
+    private final JobService jobs;
+
+    public OperationController(JobService jobs) {
+        this.jobs = jobs;
+    }
+
+    @GetMapping
+    @Operation(summary = "The operations a job can run, by name, with their parameters")
+    public List<JobViews.OperationView> list() {
+        return jobs.operations().values().stream()
+                .map(op -> new JobViews.OperationView(op.name(), op.description(),
+                        op.split() == null ? null : op.split().name(), op.parameters()))
+                .toList();
+    }
+}
