@@ -24,6 +24,6 @@ CREATE TABLE IF NOT EXISTS RB_JOB (
     CONSTRAINT RB_JOB_IDEMPOTENCY_KEY UNIQUE (IDEMPOTENCY_KEY)
 );
 
--- a page of jobs of some statuses, newest first; counts by status; the queue in order
+-- a page of jobs of some statuses, newest first; counts by status; the queue (at most
+-- ringbatch.queue-capacity rows of one status) and the running jobs
 CREATE INDEX IF NOT EXISTS RB_JOB_STATUS_ID ON RB_JOB (STATUS, ID);
-CREATE INDEX IF NOT EXISTS RB_JOB_STATUS_QUEUE ON RB_JOB (STATUS, QUEUE_ORDER);

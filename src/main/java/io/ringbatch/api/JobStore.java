@@ -93,6 +93,11 @@ public class JobStore {
             return jdbc.query("SELECT " + SUMMARY_COLUMNS + " FROM RB_JOB ORDER BY ID DESC OFFSET ? ROWS FETCH FIRST ? "
                     + "ROWS ONLY", SUMMARY, offset, limit);
         }
+        if (statuses.size() == 1) {
+            // ordered as the (STATUS, ID) index is: read backwards, no sort
+            return jdbc.query("SELECT " + SUMMARY_COLUMNS + " FROM RB_JOB WHERE STATUS = ? ORDER BY STATUS DESC, ID DESC"
+                    + " OFFSET ? ROWS FETCH FIRST ? ROWS ONLY", SUMMARY, statuses.iterator().next(), offset, limit);
+        }
         Object[] args = new Object[statuses.size() + 2];
         int i = 0;
         for (String s : statuses) {

@@ -43,7 +43,8 @@ import tools.jackson.databind.JsonNode;
         "ringbatch.max-concurrent-jobs=4",
         "ringbatch.queue-capacity=50",
         "ringbatch.workers=2",
-        "ringbatch.pipeline.commit-interval=1"})
+        "ringbatch.pipeline.commit-interval=1",
+        "ringbatch.api.max-event-streams=3"})
 @DirtiesContext
 @Timeout(120)
 class JobApiTest {
@@ -392,6 +393,47 @@ class JobApiTest {
         HttpResponse<String> ended = http.send(http.admin("/api/jobs/" + id + "/events").GET());
         assertThat(ended.statusCode()).isEqualTo(200);
         assertThat(ended.body()).startsWith("id:").contains("event:end").contains("\"status\":\"COMPLETED\"");
+    }
+
+    @Test
+    void eventStreamsAreBoundedAndAClientThatGoesAwayFreesItsStream() throws Exception {
+        String id = http.submit(slowJob(400)).path("id").asString();
+        List<InputStream> streams = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                HttpResponse<InputStream> stream = http.client().send(http.admin("/api/jobs/" + id + "/events").GET()
+                        .build(), HttpResponse.BodyHandlers.ofInputStream());
+                assertThat(stream.statusCode()).isEqualTo(200);
+                streams.add(stream.body());
+            }
+            HttpResponse<String> fourth = http.send(http.admin("/api/jobs/" + id + "/events").GET());
+            JsonNode busy = assertProblem(fourth, 503);
+            assertThat(busy.path("detail").asString()).contains("too many event streams");
+            assertThat(fourth.headers().firstValue("Retry-After")).isPresent();
+
+            streams.remove(0).close();
+            long deadline = System.nanoTime() + 15_000_000_000L;
+            HttpResponse<InputStream> again;
+            while (true) {
+                again = http.client().send(http.admin("/api/jobs/" + id + "/events").GET().build(),
+                        HttpResponse.BodyHandlers.ofInputStream());
+                if (again.statusCode() == 200) {
+                    break;
+                }
+                again.body().close();
+                assertThat(System.nanoTime()).as("the closed stream was noticed").isLessThan(deadline);
+                Thread.sleep(250);
+            }
+            streams.add(again.body());
+            assertThat(http.job(id).path("status").asString()).as("noticed while the job still ran").isEqualTo("STARTED");
+        } finally {
+            http.post("/api/jobs/" + id + "/stop");
+            http.awaitEnd(id, 60);
+            for (InputStream s : streams) {
+                s.readAllBytes(); // the streams end with the job
+                s.close();
+            }
+        }
     }
 
     // ---- operations and API docs -----------------------------------------------------------------------
