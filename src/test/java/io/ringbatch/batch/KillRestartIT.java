@@ -1,0 +1,214 @@
+package io.ringbatch.batch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The packaged service is killed with SIGKILL in the middle of a grep job over 1 GiB, started
+ * again, and must finish the job by itself (resume on start) with matches byte-identical to
+ * {@code LC_ALL=C grep -a -E -Hn} run per file from the input root.
+ */
+@Timeout(600)
+class KillRestartIT {
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final String PASSWORD = "kill-test-secret";
+    private static final String PATTERN = "[a-m]{2}[0-9][n-z ]+x[0-9]{2}";
+
+    @TempDir
+    Path dir;
+
+    private Process service;
+
+    @AfterEach
+    void stop() {
+        if (service != null) {
+            service.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aJobKilledHalfWayFinishesAfterRestartWithTheSameOutputAsGrep() throws Exception {
+        Path input = Files.createDirectories(dir.resolve("input"));
+        Path output = Files.createDirectories(dir.resolve("output"));
+        Path data = Files.createDirectories(dir.resolve("data"));
+        generate(input);
+        int port = freePort();
+
+        service = start(port, data, input, output, dir.resolve("first.log"));
+        HttpClient http = HttpClient.newHttpClient();
+        awaitHealthy(http, port);
+        String body = "{\"name\":\"kill test\",\"operation\":\"grep\",\"params\":{\"pattern\":\"" + PATTERN + "\"},"
+                + "\"input\":{\"root\":\"" + input + "\"}}";
+        HttpResponse<String> submitted = http.send(request(port, "/api/jobs")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
+        String id = JSON.readTree(submitted.body()).get("id").asString();
+
+        // kill it while it processes: once the first partition commits, or shortly after it started
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        long startedAt = 0;
+        JsonNode job;
+        while (true) {
+            job = get(http, port, "/api/jobs/" + id);
+            String status = job.get("status").asString();
+            assertThat(status).as("the job ended before the kill: %s", job).isIn("QUEUED", "STARTING", "STARTED");
+            if (status.equals("STARTED") && startedAt == 0) {
+                startedAt = System.nanoTime();
+            }
+            if (job.get("progress").get("bytesDone").asLong() > 0
+                    || (startedAt != 0 && System.nanoTime() - startedAt > 300_000_000L)) {
+                break;
+            }
+            assertThat(System.nanoTime()).as("job never started: %s", job).isLessThan(deadline);
+            Thread.sleep(10);
+        }
+        service.destroyForcibly().waitFor();
+        assertThat(output.resolve(id)).as("the job had finished before the kill; it needs more input").doesNotExist();
+
+        service = start(port, data, input, output, dir.resolve("second.log"));
+        awaitHealthy(http, port);
+        deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+        while (true) {
+            job = get(http, port, "/api/jobs/" + id);
+            String status = job.get("status").asString();
+            if (status.equals("COMPLETED") || status.equals("FAILED") || status.equals("ABANDONED")) {
+                break;
+            }
+            assertThat(System.nanoTime()).as("job did not finish after the restart: %s", job).isLessThan(deadline);
+            Thread.sleep(100);
+        }
+        assertThat(job.get("status").asString()).as("%s", job).isEqualTo("COMPLETED");
+        assertThat(job.get("executions").size()).as("an execution before and after the kill").isGreaterThanOrEqualTo(2);
+
+        byte[] expected = referenceGrep(input);
+        byte[] actual = Files.readAllBytes(output.resolve(id).resolve("matches.txt"));
+        assertThat(actual.length).isEqualTo(expected.length);
+        assertThat(actual).isEqualTo(expected);
+        String log = Files.readString(dir.resolve("second.log"));
+        assertThat(log).contains("was interrupted");
+    }
+
+    private Process start(int port, Path data, Path input, Path output, Path log) throws IOException {
+        File jar;
+        try (Stream<Path> s = Files.list(Path.of("target"))) {
+            jar = s.filter(p -> p.getFileName().toString().matches("ringbatch-.*\\.jar")
+                            && !p.getFileName().toString().endsWith("-plain.jar"))
+                    .findFirst().orElseThrow(() -> new IllegalStateException("no packaged jar in target/")).toFile();
+        }
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "-jar", jar.getAbsolutePath(),
+                "--server.port=" + port,
+                "--ringbatch.data-dir=" + data,
+                "--ringbatch.input-roots=" + input,
+                "--ringbatch.output-root=" + output,
+                "--ringbatch.security.admin-password=" + PASSWORD,
+                "--ringbatch.workers=1",
+                "--ringbatch.pipeline.commit-interval=4",
+                "--ringbatch.pipeline.split-size=32MB"));
+        return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+    }
+
+    private static void generate(Path input) throws IOException {
+        Random r = new Random(2026);
+        byte[] alphabet = "abcdefghijklmnopqrstuvwxyz0123456789x     ".getBytes(StandardCharsets.US_ASCII);
+        for (int f = 0; f < 8; f++) {
+            Path p = input.resolve(f % 2 == 0 ? "logs/part " + f + ".log" : "part-" + f + ".txt");
+            Files.createDirectories(p.getParent());
+            try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(p), 1 << 20)) {
+                byte[] line = new byte[400];
+                long written = 0;
+                while (written < 128L << 20) {
+                    int len = 20 + r.nextInt(300);
+                    for (int i = 0; i < len; i++) {
+                        line[i] = alphabet[r.nextInt(alphabet.length)];
+                    }
+                    line[len] = '\n';
+                    out.write(line, 0, len + 1);
+                    written += len + 1;
+                }
+            }
+        }
+    }
+
+    /** {@code LC_ALL=C grep -a -E -Hn PATTERN file} for every file, in path-byte order, from the input root. */
+    private static byte[] referenceGrep(Path input) throws Exception {
+        List<String> files;
+        try (Stream<Path> s = Files.walk(input)) {
+            files = new ArrayList<>(s.filter(Files::isRegularFile).map(p -> input.relativize(p).toString()).toList());
+        }
+        files.sort((a, b) -> java.util.Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8),
+                b.getBytes(StandardCharsets.UTF_8)));
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        for (String f : files) {
+            ProcessBuilder pb = new ProcessBuilder("grep", "-a", "-E", "-Hn", PATTERN, f).directory(input.toFile());
+            pb.environment().put("LC_ALL", "C");
+            Process p = pb.start();
+            all.write(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor()).isLessThanOrEqualTo(1);
+        }
+        return all.toByteArray();
+    }
+
+    private static HttpRequest.Builder request(int port, String path) {
+        return HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+                .header("Authorization", "Basic " + Base64.getEncoder()
+                        .encodeToString(("admin:" + PASSWORD).getBytes(StandardCharsets.UTF_8)))
+                .timeout(Duration.ofSeconds(30));
+    }
+
+    private static JsonNode get(HttpClient http, int port, String path) throws Exception {
+        HttpResponse<String> r = http.send(request(port, path).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body());
+    }
+
+    private void awaitHealthy(HttpClient http, int port) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (System.nanoTime() < deadline) {
+            assertThat(service.isAlive()).as("the service died at start-up; see its log in %s", dir).isTrue();
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+                        URI.create("http://localhost:" + port + "/actuator/health")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the service did not become healthy");
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
