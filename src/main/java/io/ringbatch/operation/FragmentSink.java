@@ -3,7 +3,13 @@ package io.ringbatch.operation;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
-/** Where a {@link PieceProcessor} puts what it produces; both are written at the step's commits. */
+/**
+ * Where a {@link PieceProcessor} puts what it produces; both are written at the step's commits.
+ * <p>
+ * Both methods take the bytes from the buffer's position to its limit <em>during the call</em> (copied
+ * or written): the operations reuse their buffers for the next fragment, as the pipeline reuses the
+ * buffers it hands to {@link PieceProcessor#process}.
+ */
 public interface FragmentSink {
 
     /**

@@ -1,12 +1,9 @@
 package io.ringbatch.operation;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +24,8 @@ import org.springframework.stereotype.Component;
  * earlier pieces. Records of a piece: zero or more match batches, {@code 'M'} followed by
  * (line number, length, bytes) entries with LEB128 numbers; then one summary {@code 'S'} with the
  * piece's line count, written by {@code finish}. A checkpoint is the line count so far (a {@link Long}).
+ * A file one of whose pieces left no summary (the pipeline skipped it: {@code skipUnreadable}) is left
+ * out of {@code matches.txt} entirely, rather than written with wrong line numbers.
  */
 @Component
 public class GrepOperation implements Operation {
@@ -107,17 +106,10 @@ public class GrepOperation implements Operation {
 
     @Override
     public void merge(Map<String, String> params, MergeInput in) throws IOException {
-        Map<Integer, Integer> previousOfSameFile = new HashMap<>();
-        Piece last = null;
-        for (Piece piece : in.pieces()) {
-            if (last != null && last.fileIndex() == piece.fileIndex()) {
-                previousOfSameFile.put(piece.index(), last.index());
-            }
-            last = piece;
-        }
-        try (OutputStream out = new BufferedOutputStream(
-                Files.newOutputStream(StagingFiles.resolve(in.staging(), OUTPUT)), 1 << 16)) {
-            in.forEachRecord(new MergeVisitor(out, previousOfSameFile));
+        try (MergeOutput out = new MergeOutput(StagingFiles.resolve(in.staging(), OUTPUT))) {
+            MergeVisitor visitor = new MergeVisitor(out, in.pieces());
+            in.forEachRecord(visitor);
+            visitor.endFile();
         }
     }
 
@@ -126,35 +118,44 @@ public class GrepOperation implements Operation {
         return List.of(OUTPUT);
     }
 
-    /** Turns records into lines, keeping each file's line offset from the summaries of its earlier pieces. */
+    /**
+     * Turns records into lines, adding to each piece's line numbers the line counts of the file's earlier
+     * pieces. A file is complete when every one of its pieces has its summary; the lines of a file found
+     * incomplete (the pipeline skipped a piece: an unreadable or changed file with
+     * {@code skipUnreadable}) are taken back out, so that no file appears with wrong line numbers.
+     */
     private static final class MergeVisitor implements MergeInput.RecordVisitor {
-        private final OutputStream out;
-        private final Map<Integer, Integer> previousOfSameFile;
+        private final MergeOutput out;
+        /** By piece index: the previous piece of the same file, or -1 for a file's first piece. */
+        private final Map<Integer, Integer> previousOfSameFile = new HashMap<>();
+        /** By file index: its last piece. */
+        private final Map<Integer, Integer> lastPieceOfFile = new HashMap<>();
+        private int file = -1;
+        private long fileStart;
+        private boolean dropped;
         private int piece = -1;
         private byte[] path;
         private long base;
         private int summarizedPiece = -1;
         private long summarizedEnd;
 
-        MergeVisitor(OutputStream out, Map<Integer, Integer> previousOfSameFile) {
+        MergeVisitor(MergeOutput out, List<Piece> pieces) {
             this.out = out;
-            this.previousOfSameFile = previousOfSameFile;
+            Piece last = null;
+            for (Piece p : pieces) {
+                previousOfSameFile.put(p.index(), last != null && last.fileIndex() == p.fileIndex() ? last.index() : -1);
+                lastPieceOfFile.put(p.fileIndex(), p.index());
+                last = p;
+            }
         }
 
         @Override
         public void record(Piece p, ByteBuffer bytes) throws IOException {
             if (p.index() != piece) {
-                Integer previous = previousOfSameFile.get(p.index());
-                if (previous == null) {
-                    base = 0;
-                } else if (previous == summarizedPiece) {
-                    base = summarizedEnd;
-                } else {
-                    throw new IOException("grep: piece " + previous + " of " + p.path()
-                            + " has no line count, so the line numbers of its later pieces are unknown");
-                }
-                piece = p.index();
-                path = p.path().getBytes(StandardCharsets.UTF_8);
+                startPiece(p);
+            }
+            if (dropped) {
+                return;
             }
             byte type = bytes.get();
             if (type == MATCHES) {
@@ -163,16 +164,9 @@ public class GrepOperation implements Operation {
                     int length = (int) RecordBuffer.readVarLong(bytes);
                     out.write(path);
                     out.write(':');
-                    writeDecimal(out, base + line);
+                    out.writeDecimal(base + line);
                     out.write(':');
-                    if (bytes.hasArray()) {
-                        out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), length);
-                        bytes.position(bytes.position() + length);
-                    } else {
-                        for (int i = 0; i < length; i++) {
-                            out.write(bytes.get());
-                        }
-                    }
+                    out.write(bytes, length);
                     out.write('\n');
                 }
             } else if (type == SUMMARY) {
@@ -182,16 +176,38 @@ public class GrepOperation implements Operation {
                 throw new IOException("grep: unknown record type " + type + " from piece " + p.index());
             }
         }
-    }
 
-    static void writeDecimal(OutputStream out, long value) throws IOException {
-        byte[] digits = new byte[20];
-        int i = digits.length;
-        do {
-            digits[--i] = (byte) ('0' + value % 10);
-            value /= 10;
-        } while (value != 0);
-        out.write(digits, i, digits.length - i);
+        private void startPiece(Piece p) throws IOException {
+            int previous = previousOfSameFile.getOrDefault(p.index(), -1);
+            if (p.fileIndex() != file) {
+                endFile();
+                file = p.fileIndex();
+                fileStart = out.position();
+                // the file's first piece left no records: skipped
+                dropped = previous != -1;
+                base = 0;
+            } else if (!dropped) {
+                if (previous == summarizedPiece) {
+                    base = summarizedEnd;
+                } else {
+                    drop();
+                }
+            }
+            piece = p.index();
+            path = p.path().getBytes(StandardCharsets.UTF_8);
+        }
+
+        /** At the end of a file's records: its last piece must have been summarized. */
+        void endFile() throws IOException {
+            if (file >= 0 && !dropped && summarizedPiece != lastPieceOfFile.get(file)) {
+                drop();
+            }
+        }
+
+        private void drop() throws IOException {
+            out.truncate(fileStart);
+            dropped = true;
+        }
     }
 
     private static final class GrepProcessor implements PieceProcessor {

@@ -1,12 +1,11 @@
 package io.ringbatch.operation;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.springframework.stereotype.Component;
@@ -27,7 +26,8 @@ import org.springframework.stereotype.Component;
  * <p>
  * Split at lines: a word never spans a line, so pieces count on their own and the merge adds them up.
  * Records: one per piece at {@code finish}, {@code 'C'} and three 8-byte numbers. A checkpoint is the
- * counts so far.
+ * counts so far ({@code long[]}). A file one of whose pieces left no record (skipped by the pipeline
+ * with {@code skipUnreadable}) gets no row and does not count in the total.
  */
 @Component
 public class WcOperation implements Operation {
@@ -94,38 +94,62 @@ public class WcOperation implements Operation {
 
     @Override
     public void merge(Map<String, String> params, MergeInput in) throws IOException {
-        try (OutputStream out = new BufferedOutputStream(
-                Files.newOutputStream(StagingFiles.resolve(in.staging(), OUTPUT)), 1 << 16)) {
-            long[] file = new long[3];
+        Map<Integer, Integer> piecesOfFile = new HashMap<>();
+        for (Piece p : in.pieces()) {
+            piecesOfFile.merge(p.fileIndex(), 1, Integer::sum);
+        }
+        try (MergeOutput out = new MergeOutput(StagingFiles.resolve(in.staging(), OUTPUT))) {
+            FileCounts file = new FileCounts();
             long[] total = new long[3];
-            Piece[] current = new Piece[1];
             in.forEachRecord((piece, bytes) -> {
                 if (bytes.get() != COUNTS || bytes.remaining() != 24) {
                     throw new IOException("wc: not a count record from piece " + piece.index());
                 }
-                if (current[0] != null && current[0].fileIndex() != piece.fileIndex()) {
-                    row(out, current[0].path(), file);
-                    java.util.Arrays.fill(file, 0);
+                if (file.piece != null && file.piece.fileIndex() != piece.fileIndex()) {
+                    file.end(out, piecesOfFile, total);
                 }
-                current[0] = piece;
-                for (int i = 0; i < 3; i++) {
-                    long n = bytes.getLong();
-                    file[i] += n;
-                    total[i] += n;
-                }
+                file.add(piece, bytes);
             });
-            if (current[0] != null) {
-                row(out, current[0].path(), file);
-            }
+            file.end(out, piecesOfFile, total);
             row(out, "total", total);
         }
     }
 
-    private static void row(OutputStream out, String path, long[] counts) throws IOException {
+    /**
+     * The counts of the file being merged. A file gets its row (and counts in the total) only when every
+     * piece of it has counted: a piece the pipeline skipped ({@code skipUnreadable}) leaves it out.
+     */
+    private static final class FileCounts {
+        Piece piece;
+        int pieces;
+        final long[] counts = new long[3];
+
+        void add(Piece p, ByteBuffer bytes) {
+            piece = p;
+            pieces++;
+            for (int i = 0; i < 3; i++) {
+                counts[i] += bytes.getLong();
+            }
+        }
+
+        void end(MergeOutput out, Map<Integer, Integer> piecesOfFile, long[] total) throws IOException {
+            if (piece != null && pieces == piecesOfFile.get(piece.fileIndex())) {
+                row(out, piece.path(), counts);
+                for (int i = 0; i < 3; i++) {
+                    total[i] += counts[i];
+                }
+            }
+            piece = null;
+            pieces = 0;
+            Arrays.fill(counts, 0);
+        }
+    }
+
+    private static void row(MergeOutput out, String path, long[] counts) throws IOException {
         out.write(path.getBytes(StandardCharsets.UTF_8));
         for (long n : counts) {
             out.write('\t');
-            GrepOperation.writeDecimal(out, n);
+            out.writeDecimal(n);
         }
         out.write('\n');
     }

@@ -1,7 +1,6 @@
 package io.ringbatch.operation;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -157,33 +156,22 @@ class GrepOperationTest {
     }
 
     @Test
-    void mergeRefusesToGuessLineNumbersAfterAPieceWithoutCount() {
-        GrepOperation grep = new GrepOperation();
-        List<Operation.Piece> pieces = List.of(new Operation.Piece(0, 0, "f", root.resolve("f"), 0, 5, 10),
-                new Operation.Piece(1, 0, "f", root.resolve("f"), 5, 10, 10));
-        MergeInput in = new MergeInput() {
-            @Override
-            public List<Operation.Piece> pieces() {
-                return pieces;
-            }
+    void filesWithASkippedPieceAreLeftOut() throws IOException {
+        OperationHarness harness = new OperationHarness(new GrepOperation(), 8);
+        harness.cuts.put(TestTrees.LONG_LINE, new long[] {5, 300_000, 600_000, 1_700_000});
+        harness.cuts.put("sizes/mib-1048576.log", new long[] {100_000, 500_000});
+        harness.cuts.put("sizes/mib-1048577.log", new long[] {100_000, 500_000});
+        // a middle piece, a first piece, a last piece and a whole file
+        harness.skip = p -> p.path().equals(TestTrees.BIG) && p.start() > 0 && p.end() < p.fileSize()
+                || p.path().equals("sizes/mib-1048576.log") && p.start() == 0
+                || p.path().equals("sizes/mib-1048577.log") && p.end() == p.fileSize()
+                || p.path().equals("crlf.txt");
+        Path staging = harness.run(params("needle|x$", false, false, false), root, paths, work);
 
-            @Override
-            public void forEachRecord(RecordVisitor visitor) throws IOException {
-                visitor.record(pieces.get(1), java.nio.ByteBuffer.wrap(new byte[] {'S', 1}));
-            }
-
-            @Override
-            public Path pieceOutput(int pieceIndex) {
-                return work.resolve("none");
-            }
-
-            @Override
-            public Path staging() {
-                return work;
-            }
-        };
-        assertThatThrownBy(() -> grep.merge(grep.validate(Map.of("pattern", "x")), in))
-                .isInstanceOf(IOException.class).hasMessageContaining("piece 0 of f has no line count");
+        List<String> complete = paths.stream().filter(p -> !p.equals(TestTrees.BIG) && !p.equals("crlf.txt")
+                && !p.equals("sizes/mib-1048576.log") && !p.equals("sizes/mib-1048577.log")).toList();
+        assertSameLines(Files.readAllBytes(staging.resolve("matches.txt")),
+                reference(root, complete, "needle|x$", false, false, false));
     }
 
     static FragmentSink recordsInto(List<byte[]> records) {

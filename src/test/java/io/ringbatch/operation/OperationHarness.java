@@ -42,6 +42,8 @@ final class OperationHarness {
     double smallSplitChance = 0.3;
     /** Chance that a piece with at least three chunks crashes and restarts. */
     double restartChance = 0.3;
+    /** Pieces the pipeline skips (an unreadable or changed file with skipUnreadable): no records, no output. */
+    java.util.function.Predicate<Operation.Piece> skip = p -> false;
     /** Cut points to use for a path instead of random ones. */
     final Map<String, long[]> cuts = new HashMap<>();
 
@@ -62,7 +64,7 @@ final class OperationHarness {
         Path pieceDir = Files.createDirectories(work.resolve("pieces"));
         List<List<byte[]>> records = new ArrayList<>();
         for (Operation.Piece piece : pieces) {
-            records.add(processPiece(params, piece, pieceDir));
+            records.add(skip.test(piece) ? new ArrayList<>() : processPiece(params, piece, pieceDir));
         }
         Path staging = work.resolve("staging");
         Files.createDirectories(staging);

@@ -91,6 +91,16 @@ class WcOperationTest {
     }
 
     @Test
+    void filesWithASkippedPieceAreLeftOut() throws IOException {
+        OperationHarness harness = new OperationHarness(new WcOperation(), 13);
+        harness.skip = p -> p.path().equals(TestTrees.BIG) && p.start() > 0 || p.path().equals("crlf.txt");
+        Path staging = harness.run(Map.of(), root, paths, work);
+        List<String> complete = paths.stream().filter(p -> !p.equals(TestTrees.BIG) && !p.equals("crlf.txt")).toList();
+        assertThat(Files.readString(staging.resolve("counts.tsv"), StandardCharsets.UTF_8))
+                .isEqualTo(reference(root, complete));
+    }
+
+    @Test
     void noFilesGiveTheTotalRowOnly() throws IOException {
         Path staging = new OperationHarness(new WcOperation(), 3).run(Map.of(), root, List.of(), work);
         assertThat(Files.readString(staging.resolve("counts.tsv"))).isEqualTo("total\t0\t0\t0\n");
