@@ -6,12 +6,15 @@ import io.swagger.v3.oas.annotations.info.Info;
 import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import io.swagger.v3.oas.annotations.security.SecurityScheme;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.PropertySource;
 
 /**
  * The OpenAPI description at {@code /v3/api-docs} (and Swagger UI at {@code /swagger-ui.html}), both
- * behind the login like everything else; any logged-in user may read them.
+ * behind the login like everything else; any logged-in user may read them. Their switches
+ * ({@code springdoc.*}) default to on in {@code io/ringbatch/api/springdoc.properties}.
  */
 @Configuration(proxyBeanMethods = false)
+@PropertySource("classpath:io/ringbatch/api/springdoc.properties")
 @OpenAPIDefinition(
         info = @Info(title = "ringbatch", version = "v1", description = "Bulk file-processing jobs on Spring Batch, "
                 + "fed by io_uring. Errors are RFC 9457 problems (application/problem+json); validation errors "
