@@ -211,7 +211,10 @@ public class GrepOperation implements Operation {
     }
 
     private static final class GrepProcessor implements PieceProcessor {
+        /** The whole pattern as a literal, or null. */
         private final GrepPattern.Literal literal;
+        /** Text a matching line must contain (the literal itself, or a regex's required prefix), or null. */
+        private final GrepPattern.Literal candidates;
         private final Matcher matcher;
         private final Latin1Chars chars;
         private final boolean invert;
@@ -221,6 +224,7 @@ public class GrepOperation implements Operation {
 
         GrepProcessor(GrepPattern pattern, boolean invert, long lines) {
             this.literal = pattern.literal;
+            this.candidates = pattern.literal != null ? pattern.literal : pattern.required;
             this.chars = pattern.regex == null ? null : new Latin1Chars();
             this.matcher = pattern.regex == null ? null : pattern.regex.matcher("");
             this.invert = invert;
@@ -234,8 +238,11 @@ public class GrepOperation implements Operation {
             }
             ByteScan.Window w = window.load(data);
             try {
-                if (literal != null && !invert) {
-                    scanForLiteral(w.array, w.offset, w.end(), out);
+                if (matcher != null) {
+                    matcher.reset(chars.set(w.array, w.offset, w.length));
+                }
+                if (candidates != null && !invert) {
+                    scanCandidates(w.array, w.offset, w.end(), out);
                 } else {
                     scanLines(w.array, w.offset, w.end(), out);
                 }
@@ -250,35 +257,36 @@ public class GrepOperation implements Operation {
             }
         }
 
+        private boolean matches(byte[] a, int from, int start, int end) {
+            if (matcher != null) {
+                matcher.region(start - from, end - from);
+                return matcher.find();
+            }
+            return literal.find(a, start, end) >= 0;
+        }
+
         /** Every line, tested on its own. */
         private void scanLines(byte[] a, int from, int to, FragmentSink out) throws IOException {
-            if (matcher != null) {
-                matcher.reset(chars.set(a, from, to - from));
-            }
             int p = from;
             while (p < to) {
                 int nl = ByteScan.indexOf(a, p, to, (byte) '\n');
                 int end = nl < 0 ? to : nl;
                 lines++;
-                boolean found;
-                if (matcher != null) {
-                    matcher.region(p - from, end - from);
-                    found = matcher.find();
-                } else {
-                    found = literal.find(a, p, end) >= 0;
-                }
-                if (found != invert) {
+                if (matches(a, from, p, end) != invert) {
                     emit(a, p, end, out);
                 }
                 p = nl < 0 ? to : nl + 1;
             }
         }
 
-        /** Searches the whole block for the literal (it holds no newline), and counts the lines in between. */
-        private void scanForLiteral(byte[] a, int from, int to, FragmentSink out) throws IOException {
+        /**
+         * Searches the whole block for the text every matching line contains (it holds no newline), tests
+         * only the lines where it occurs, and counts the lines in between.
+         */
+        private void scanCandidates(byte[] a, int from, int to, FragmentSink out) throws IOException {
             int p = from;
             while (p < to) {
-                int hit = literal.find(a, p, to);
+                int hit = candidates.find(a, p, to);
                 if (hit < 0) {
                     lines += ByteScan.count(a, p, to, (byte) '\n');
                     if (a[to - 1] != '\n') {
@@ -293,9 +301,11 @@ public class GrepOperation implements Operation {
                     lines += ByteScan.count(a, p, start, (byte) '\n');
                 }
                 lines++;
-                int nl = ByteScan.indexOf(a, hit + literal.length, to, (byte) '\n');
+                int nl = ByteScan.indexOf(a, hit + candidates.length, to, (byte) '\n');
                 int end = nl < 0 ? to : nl;
-                emit(a, start, end, out);
+                if (matcher == null || matches(a, from, start, end)) {
+                    emit(a, start, end, out);
+                }
                 p = nl < 0 ? to : nl + 1;
             }
         }

@@ -22,7 +22,9 @@ import java.util.regex.PatternSyntaxException;
  * {@code \<}, {@code \>}, {@code \b} and {@code \B} are word anchors over the C locale's word characters
  * {@code [A-Za-z0-9_]}. Case-insensitive matching folds ASCII letters only, as the C locale does.</li>
  * <li>A pattern without any regex metacharacter, and every {@code fixed} pattern, is searched as a
- * literal byte string (eight bytes at a time), not through the regex engine.</li>
+ * literal byte string (eight bytes at a time), not through the regex engine. A regex that begins with
+ * literal text and has no top-level alternation ({@code err(or)? [0-9]+}, {@code ^needle$}) has that
+ * text searched for first: only the lines that contain it are given to the regex engine.</li>
  * </ul>
  */
 final class GrepPattern {
@@ -42,10 +44,13 @@ final class GrepPattern {
     final Literal literal;
     /** Non-null otherwise. */
     final Pattern regex;
+    /** With {@link #regex}: text every matching line contains, or null. */
+    final Literal required;
 
-    private GrepPattern(Literal literal, Pattern regex) {
+    private GrepPattern(Literal literal, Pattern regex, Literal required) {
         this.literal = literal;
         this.regex = regex;
+        this.required = required;
     }
 
     /**
@@ -57,7 +62,7 @@ final class GrepPattern {
         String[] parts = pattern.split("\n", -1);
         int flags = Pattern.UNIX_LINES | (ignoreCase ? Pattern.CASE_INSENSITIVE : 0);
         if (parts.length == 1 && (fixed || isLiteral(parts[0]))) {
-            return new GrepPattern(new Literal(parts[0].getBytes(StandardCharsets.UTF_8), ignoreCase), null);
+            return new GrepPattern(new Literal(parts[0].getBytes(StandardCharsets.UTF_8), ignoreCase), null, null);
         }
         List<String> alternatives = new ArrayList<>();
         for (String part : parts) {
@@ -75,8 +80,11 @@ final class GrepPattern {
         }
         String joined = alternatives.size() == 1 ? alternatives.get(0)
                 : "(?:" + String.join(")|(?:", alternatives) + ")";
+        String prefix = parts.length == 1 && !fixed ? requiredPrefix(asLatin1(parts[0])) : null;
+        Literal required = prefix == null ? null
+                : new Literal(prefix.getBytes(StandardCharsets.ISO_8859_1), ignoreCase);
         try {
-            return new GrepPattern(null, Pattern.compile(joined, flags));
+            return new GrepPattern(null, Pattern.compile(joined, flags), required);
         } catch (PatternSyntaxException e) {
             throw invalid(e, pattern);
         }
@@ -95,6 +103,54 @@ final class GrepPattern {
             }
         }
         return true;
+    }
+
+    /**
+     * The literal text a regex starts with (after an optional {@code ^}), which every match contains; null
+     * when there is none, or when a top-level {@code |} makes it optional. A quantifier after the text
+     * ({@code ?}, {@code *}, {@code {n,m}}) takes its last character off.
+     */
+    static String requiredPrefix(String p) {
+        int i = p.startsWith("^") ? 1 : 0;
+        int start = i;
+        while (i < p.length() && METACHARACTERS.indexOf(p.charAt(i)) < 0) {
+            i++;
+        }
+        int end = i;
+        if (i < p.length() && "?*{".indexOf(p.charAt(i)) >= 0) {
+            end--;
+        }
+        if (end <= start || hasTopLevelAlternation(p)) {
+            return null;
+        }
+        return p.substring(start, end);
+    }
+
+    static boolean hasTopLevelAlternation(String p) {
+        int groups = 0;
+        int classes = 0;
+        for (int i = 0; i < p.length(); i++) {
+            char c = p.charAt(i);
+            if (c == '\\') {
+                if (i + 1 < p.length() && p.charAt(i + 1) == 'Q') {
+                    int e = p.indexOf("\\E", i + 2);
+                    i = e < 0 ? p.length() : e + 1;
+                } else {
+                    i++;
+                }
+            } else if (c == '[') {
+                classes++;
+            } else if (c == ']' && classes > 0) {
+                classes--;
+            } else if (classes == 0 && c == '(') {
+                groups++;
+            } else if (classes == 0 && c == ')' && groups > 0) {
+                groups--;
+            } else if (classes == 0 && groups == 0 && c == '|') {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The pattern's UTF-8 bytes as one char each, the way lines are seen. */

@@ -85,6 +85,22 @@ class BuildingBlocksTest {
     }
 
     @Test
+    void requiredPrefixOnlyWhenEveryMatchHasIt() {
+        assertThat(GrepPattern.requiredPrefix("err(or)? [0-9]+")).isEqualTo("err");
+        assertThat(GrepPattern.requiredPrefix("^needle$")).isEqualTo("needle");
+        assertThat(GrepPattern.requiredPrefix("gam?ma")).isEqualTo("ga");
+        assertThat(GrepPattern.requiredPrefix("ab{0,2}")).isEqualTo("a");
+        assertThat(GrepPattern.requiredPrefix("ab+")).isEqualTo("ab");
+        assertThat(GrepPattern.requiredPrefix("a*b")).isNull();
+        assertThat(GrepPattern.requiredPrefix("abc|x")).isNull();
+        assertThat(GrepPattern.requiredPrefix("abc(x|y)[|]\\|\\Q|\\E")).isEqualTo("abc");
+        assertThat(GrepPattern.requiredPrefix("(?i)abc")).isNull();
+        assertThat(GrepPattern.requiredPrefix("\\<abc")).isNull();
+        assertThat(GrepPattern.compile("err(or)? [0-9]+", false, false).required).isNotNull();
+        assertThat(GrepPattern.compile("a\nb(c)", false, false).required).isNull();
+    }
+
+    @Test
     void literalSearchFoldsAsciiOnly() {
         GrepPattern.Literal lit = new GrepPattern.Literal("NeEdLé".getBytes(StandardCharsets.UTF_8), true);
         byte[] text = "xx needlé NEEDLÉ needle".getBytes(StandardCharsets.UTF_8);

@@ -53,6 +53,12 @@ class GrepOperationTest {
                 Arguments.of("needle\nbeta", false, false, false),
                 Arguments.of("x\n42", true, false, false),
                 Arguments.of("^$", false, false, false),
+                Arguments.of("needle$", false, false, false),
+                Arguments.of("^neEdle", false, true, false),
+                Arguments.of("gam?ma", false, false, false),
+                Arguments.of("Err+or:? [[:digit:]]", false, true, false),
+                Arguments.of("a(l|b)pha|be", false, false, false),
+                Arguments.of("x(a|\\.)b", false, false, false),
                 Arguments.of("", true, false, true));
     }
 
