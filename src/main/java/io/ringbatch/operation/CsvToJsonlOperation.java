@@ -472,10 +472,20 @@ public class CsvToJsonlOperation implements Operation {
                 chars = CharBuffer.allocate(Math.max(fieldLength, chars.capacity() * 2));
             }
             chars.clear();
-            utf8.reset();
-            utf8.decode(fieldView, chars, true);
-            utf8.flush(chars);
-            chars.flip();
+            char[] c = chars.array();
+            int n = 0;
+            while (n < fieldLength && field[n] >= 0) {
+                c[n] = (char) field[n];
+                n++;
+            }
+            if (n == fieldLength) {
+                chars.limit(n);
+            } else {
+                utf8.reset();
+                utf8.decode(fieldView, chars, true);
+                utf8.flush(chars);
+                chars.flip();
+            }
             fieldLength = 0;
             if (header && headerKeys == null) {
                 headerRecord.add(chars.toString());
