@@ -1,6 +1,7 @@
 package io.ringbatch.api;
 
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import java.net.URI;
 import java.util.List;
 import org.slf4j.Logger;
@@ -18,6 +19,7 @@ import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.async.AsyncRequestNotUsableException;
 import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
+import org.springframework.web.util.DisconnectedClientHelper;
 import tools.jackson.core.JacksonException;
 
 /**
@@ -82,12 +84,18 @@ public class ApiExceptionHandler {
     }
 
     @ExceptionHandler(Exception.class)
-    public ResponseEntity<ProblemDetail> other(Exception e, HttpServletRequest request) throws Exception {
+    public ResponseEntity<ProblemDetail> other(Exception e, HttpServletRequest request, HttpServletResponse response)
+            throws Exception {
         if (!Problems.isApi(ApiProblemFilter.path(request))) {
             throw e;
         }
-        if (e instanceof AsyncRequestNotUsableException) {
+        if (e instanceof AsyncRequestNotUsableException || DisconnectedClientHelper.isClientDisconnectedException(e)) {
             return null; // the client went away: nothing to answer
+        }
+        if (response.isCommitted()) {
+            log.warn("{} {} failed after the response was committed: {}", request.getMethod(), request.getRequestURI(),
+                    e.toString());
+            return null;
         }
         if (e instanceof ErrorResponse error) {
             HttpStatusCode status = error.getStatusCode();
@@ -98,9 +106,9 @@ public class ApiExceptionHandler {
             if (status.is5xxServerError()) {
                 log.warn("{} {}: {}", request.getMethod(), request.getRequestURI(), e.toString());
             }
-            ResponseEntity.BodyBuilder response = ResponseEntity.status(status);
-            error.getHeaders().forEach((name, values) -> values.forEach(v -> response.header(name, v)));
-            return response.contentType(MediaType.APPLICATION_PROBLEM_JSON).body(withInstance(problem, request));
+            ResponseEntity.BodyBuilder answer = ResponseEntity.status(status);
+            error.getHeaders().forEach((name, values) -> values.forEach(v -> answer.header(name, v)));
+            return answer.contentType(MediaType.APPLICATION_PROBLEM_JSON).body(withInstance(problem, request));
         }
         log.error("{} {} failed", request.getMethod(), request.getRequestURI(), e);
         return problem(HttpStatus.INTERNAL_SERVER_ERROR, "internal error; see the service log", request);

@@ -126,6 +126,7 @@ public class JobController {
     public ResponseEntity<Resource> download(@PathVariable String id,
                                              @Parameter(description = "path relative to the output directory")
                                              @PathVariable String file) throws IOException {
+        Path dir = jobs.outputDir(id);
         String relative = file.startsWith("/") ? file.substring(1) : file;
         if (relative.isEmpty()) {
             throw ApiException.invalid("file", "is missing: GET /api/jobs/" + id + "/output lists the files");
@@ -136,7 +137,6 @@ public class JobController {
                         + "without '.', '..' or empty segments");
             }
         }
-        Path dir = jobs.outputDir(id);
         if (!Files.isDirectory(dir)) {
             throw ApiException.notFound("job " + id + " has no output yet");
         }

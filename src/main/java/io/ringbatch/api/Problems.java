@@ -32,10 +32,12 @@ final class Problems {
         return problem;
     }
 
-    /** The same as a plain map, for places that write JSON themselves (servlet filters). */
+    /**
+     * The same as a plain map, for places that write JSON themselves (servlet filters); like Spring's,
+     * without {@code type} (which then means {@code about:blank}).
+     */
     static Map<String, Object> asMap(int status, String detail, String instance) {
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("type", "about:blank");
         HttpStatus known = HttpStatus.resolve(status);
         body.put("title", known == null ? "Error" : known.getReasonPhrase());
         body.put("status", status);

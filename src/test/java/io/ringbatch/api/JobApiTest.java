@@ -617,6 +617,8 @@ class JobApiTest {
         assertProblem(http.get("/api/jobs/nosuchjob/output"), 404);
         assertProblem(http.get("/api/jobs/nosuchjob/output/files.txt"), 404);
         assertProblem(http.get("/api/jobs/nosuchjob/events"), 404);
+        assertProblem(http.send(http.admin("/api/jobs/nosuchjob/events").header("Accept", "text/event-stream")), 404);
+        assertProblem(http.get("/api/jobs/nosuchjob/output/"), 404);
         assertProblem(http.get("/api/nothing/here"), 404);
     }
 
