@@ -94,7 +94,9 @@ public class JobService implements SmartLifecycle {
     private final JobSpecValidator validator;
     private final JobRunner runner;
     private final RingbatchProperties properties;
-    private final JsonMapper json;
+    /** For what the table stores: independent of the application's Jackson settings, so it reads back the same. */
+    private static final JsonMapper STORED = JsonMapper.builder().build();
+
     private final JobIds ids;
     private final ReentrantLock lock = new ReentrantLock();
     /** Jobs to reconcile even though their row does not look running: ended or resumed by the runner. */
@@ -103,13 +105,11 @@ public class JobService implements SmartLifecycle {
     private volatile boolean dispatching;
     private volatile boolean lifecycleRunning;
 
-    public JobService(JobStore store, JobSpecValidator validator, JobRunner runner, RingbatchProperties properties,
-                      JsonMapper json) {
+    public JobService(JobStore store, JobSpecValidator validator, JobRunner runner, RingbatchProperties properties) {
         this.store = store;
         this.validator = validator;
         this.runner = runner;
         this.properties = properties;
-        this.json = json;
         this.ids = new JobIds(store.maxId().orElse(null));
         runner.onExecutionEnded(this::executionEnded);
     }
@@ -128,7 +128,7 @@ public class JobService implements SmartLifecycle {
         if (idempotencyKey != null && !KEY.matcher(idempotencyKey).matches()) {
             throw ApiException.invalid("Idempotency-Key", "must be 1 to 200 printable ASCII characters");
         }
-        JsonNode submitted = json.valueToTree(request);
+        JsonNode submitted = STORED.valueToTree(request);
         if (idempotencyKey != null) {
             Optional<JobStore.Row> existing = store.findByIdempotencyKey(idempotencyKey);
             if (existing.isPresent()) {
@@ -140,7 +140,7 @@ public class JobService implements SmartLifecycle {
         JobViews.Definition definition = new JobViews.Definition(resolved.operation(), resolved.params(),
                 resolved.inputRoot().toString(), resolved.include(), resolved.exclude(),
                 resolved.outputPath().toString(), resolved.skipUnreadable());
-        String spec = json.writeValueAsString(new StoredSpec(submitted, definition));
+        String spec = STORED.writeValueAsString(new StoredSpec(submitted, definition));
         lock.lock();
         try {
             if (idempotencyKey != null) {
@@ -262,7 +262,8 @@ public class JobService implements SmartLifecycle {
             } else {
                 log.error("job {} {}", id, message, e);
             }
-            store.setStatus(id, null, status, ACTIVE.contains(status) ? null : message, Instant.now());
+            boolean fine = ACTIVE.contains(status) || "COMPLETED".equals(status) || "ABANDONED".equals(status);
+            store.setStatus(id, null, status, fine ? null : message, Instant.now());
             return e;
         }
     }
@@ -572,7 +573,7 @@ public class JobService implements SmartLifecycle {
 
         Integer position = QUEUED.equals(status) ? store.queuedBefore(row.queueOrder()) : null;
         @SuppressWarnings("unchecked")
-        Map<String, Object> submitted = json.treeToValue(spec.request(), Map.class);
+        Map<String, Object> submitted = STORED.treeToValue(spec.request(), Map.class);
         return new JobViews.JobView(id, row.name(), row.operation(), status, state.phase(), position, row.createdAt(),
                 updated, state.startedAt(), state.endedAt(), progress, timings, state.engine(), partitions, executions,
                 output, error, submitted, spec.definition(), JobViews.Links.of(id));
@@ -591,7 +592,7 @@ public class JobService implements SmartLifecycle {
 
     StoredSpec readSpec(JobStore.Row row) {
         String spec = row.spec() != null ? row.spec() : store.find(row.id()).map(JobStore.Row::spec).orElseThrow();
-        return json.readValue(spec, StoredSpec.class);
+        return STORED.readValue(spec, StoredSpec.class);
     }
 
     public JobViews.JobPage list(List<String> statusFilter, Integer page, Integer size) {

@@ -246,7 +246,17 @@ class JobApiTest {
     @Test
     void aRunningJobStopsRestartsFromWhereItStoppedAndCompletes() throws Exception {
         String id = http.submit(slowJob(100)).path("id").asString();
-        http.await(id, j -> j.path("progress").path("filesDone").asLong() >= 2, 60);
+        JsonNode running = http.await(id, j -> j.path("progress").path("filesDone").asLong() >= 2, 60);
+        assertThat(running.path("status").asString()).isEqualTo("STARTED");
+        assertThat(running.path("phase").asString()).isEqualTo("processing");
+        assertThat(running.path("progress").path("percent").asDouble()).isBetween(0.0, 99.9);
+        assertThat(running.path("progress").path("bytesPerSecond").asDouble()).isPositive();
+        assertThat(running.path("progress").path("etaSeconds").isNumber()).as(running.toPrettyString()).isTrue();
+        assertThat(running.path("partitions").get(0).path("status").asString()).isEqualTo("STARTED");
+        assertThat(running.path("output").path("exists").asBoolean()).isFalse();
+        JsonNode listed = json(http.get("/api/jobs?status=STARTED&size=100")).path("items").findParents("id").stream()
+                .filter(j -> j.path("id").asString().equals(id)).findFirst().orElseThrow();
+        assertThat(listed.path("percent").isNumber()).isTrue();
         assertThat(http.post("/api/jobs/" + id + "/restart").statusCode()).as("restart of a running job").isEqualTo(409);
         assertThat(http.post("/api/jobs/" + id + "/abandon").statusCode()).as("abandon of a running job").isEqualTo(409);
 
