@@ -184,6 +184,29 @@ class JobApiTest {
         assertThat(Files.readString(outputRoot.resolve(id).resolve("files.txt"))).isEqualTo(expected);
     }
 
+    @Test
+    void theRealOperationsRunThroughTheApi() throws Exception {
+        JsonNode ops = json(http.get("/api/operations"));
+        assertThat(ops.findValuesAsString("name")).contains("checksum", "grep", "wc", "gzip", "csv-to-jsonl");
+        JsonNode job = http.submit("{\"operation\": \"checksum\", \"params\": {\"algorithm\": \"sha256\"}, "
+                + "\"input\": {\"root\": \"" + tree + "\"}}");
+        String id = job.path("id").asString();
+        assertThat(http.awaitEnd(id, 60).path("status").asString()).isEqualTo("COMPLETED");
+        StringBuilder expected = new StringBuilder();
+        for (String name : List.of("a.txt", "b.log", "name with späces.txt", "sub/c.txt")) {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(tree.resolve(name)));
+            expected.append(java.util.HexFormat.of().formatHex(digest)).append("  ").append(name).append('\n');
+        }
+        assertThat(http.get("/api/jobs/" + id + "/output/checksums.sha256").body()).isEqualTo(expected.toString());
+
+        assertInvalid(http.post("/api/jobs", "{\"operation\": \"grep\", \"params\": {\"pattern\": \"a(b\"}, "
+                + "\"input\": {\"root\": \"" + tree + "\"}}"), "params.pattern");
+        assertInvalid(http.post("/api/jobs", "{\"operation\": \"grep\", \"input\": {\"root\": \"" + tree + "\"}}"),
+                "params.pattern");
+        assertInvalid(http.post("/api/jobs", "{\"operation\": \"gzip\", \"params\": {\"level\": 10}, "
+                + "\"input\": {\"root\": \"" + tree + "\"}}"), "params.level");
+    }
+
     private static List<String> names(JsonNode files) {
         List<String> names = new ArrayList<>();
         files.forEach(f -> names.add(f.path("name").asString()));
