@@ -503,6 +503,10 @@ class JobApiTest {
         assertThat(paths.has("/api/jobs/{id}/stop")).isTrue();
         assertThat(paths.has("/api/jobs/{id}/events")).isTrue();
         assertThat(paths.has("/api/operations")).isTrue();
+        assertThat(paths.propertyNames()).as("only the API").allMatch(p -> p.startsWith("/api/"));
+        assertThat(paths.has("/api/jobs/{id}/output/{file}")).as(paths.propertyNames().toString()).isTrue();
+        assertThat(paths.path("/api/jobs").path("post").path("requestBody").path("content")
+                .path("application/json").path("schema").path("$ref").asString()).endsWith("/JobRequest");
         assertThat(api.path("components").path("schemas").has("JobRequest")).isTrue();
         assertThat(api.path("components").path("securitySchemes").has("basic")).isTrue();
         assertThat(http.send(http.request("/v3/api-docs").GET()).statusCode()).isEqualTo(401);
