@@ -23,7 +23,11 @@ import org.springframework.stereotype.Component;
  * and, with {@code ringbatch.resume-on-start}, restarted.
  */
 @Component
-public class BatchJobRunner implements JobRunner {
+public class BatchJobRunner implements JobRunner, org.springframework.context.SmartLifecycle {
+    /** In a job's work dir: the service stopped this job as it shut down; the next start resumes it. */
+    static final String RESUME_MARKER = "resume-on-start";
+    private static final long SHUTDOWN_WAIT_MILLIS = 20_000;
+    private volatile boolean running;
     private static final Logger log = LoggerFactory.getLogger(BatchJobRunner.class);
 
     private final JobOperator operator;
@@ -70,6 +74,10 @@ public class BatchJobRunner implements JobRunner {
             case ABANDONED -> throw new JobRunnerException("job " + jobId + " was abandoned; it cannot restart", true);
             default -> throw new JobRunnerException("job " + jobId + " is " + last.getStatus()
                     + "; only a stopped or failed job can restart", true);
+        }
+        if (!jobEnd.active(jobId) && last.getStepExecutions().stream().anyMatch(st -> st.getStatus().isRunning())) {
+            // a process died while this execution was stopping: its steps still say they run
+            last = operator.recover(last);
         }
         try {
             jobEnd.launching(jobId);
@@ -176,8 +184,14 @@ public class BatchJobRunner implements JobRunner {
     @EventListener(ApplicationReadyEvent.class)
     public void recoverInterrupted() {
         List<String> resumed = new ArrayList<>();
-        for (JobExecution execution : repository.findRunningJobExecutions(Pipeline.JOB_NAME)) {
+        // what a dead process left running, taken before anything here starts a job
+        List<JobExecution> leftovers = new ArrayList<>(repository.findRunningJobExecutions(Pipeline.JOB_NAME));
+        resumeStoppedAtShutdown(resumed);
+        for (JobExecution execution : leftovers) {
             String jobId = execution.getJobParameters().getString(Pipeline.JOB_ID);
+            if (jobEnd.active(jobId)) {
+                continue; // started by this process meanwhile
+            }
             try {
                 operator.recover(execution);
                 log.warn("job {} was interrupted (execution {} left {} by a stop of the service); marked failed",
@@ -192,6 +206,93 @@ public class BatchJobRunner implements JobRunner {
         }
         if (!resumed.isEmpty()) {
             log.info("resumed {} interrupted job(s): {}", resumed.size(), resumed);
+        }
+    }
+
+    /** Jobs the last shutdown stopped (they carry the marker) go on, if resume-on-start allows. */
+    private void resumeStoppedAtShutdown(List<String> resumed) {
+        java.nio.file.Path jobs = pipeline.dataDir().resolve("jobs");
+        if (!java.nio.file.Files.isDirectory(jobs)) {
+            return;
+        }
+        try (var dirs = java.nio.file.Files.list(jobs)) {
+            for (java.nio.file.Path dir : dirs.toList()) {
+                java.nio.file.Path marker = dir.resolve(RESUME_MARKER);
+                if (!java.nio.file.Files.exists(marker)) {
+                    continue;
+                }
+                String jobId = dir.getFileName().toString();
+                java.nio.file.Files.deleteIfExists(marker);
+                JobExecution last = states.latest(jobId);
+                if (properties.resumeOnStart() && last != null && last.getStatus() == BatchStatus.STOPPED) {
+                    try {
+                        restart(jobId);
+                        resumed.add(jobId);
+                    } catch (JobRunnerException e) {
+                        log.error("job {}: could not resume it after the shutdown that stopped it: {}", jobId,
+                                e.getMessage());
+                    }
+                }
+            }
+        } catch (IOException e) {
+            log.error("could not look for jobs to resume: {}", e.getMessage());
+        }
+    }
+
+    // ---- shutdown: stop running jobs at their next commit, so that they resume at the next start ----
+
+    @Override
+    public void start() {
+        running = true;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    /** Before the web server and the executors stop. */
+    @Override
+    public int getPhase() {
+        return Integer.MAX_VALUE;
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        List<String> stopping = new ArrayList<>();
+        for (JobExecution execution : repository.findRunningJobExecutions(Pipeline.JOB_NAME)) {
+            String jobId = execution.getJobParameters().getString(Pipeline.JOB_ID);
+            if (!jobEnd.active(jobId)) {
+                continue; // not run by this process
+            }
+            try {
+                java.nio.file.Files.createDirectories(pipeline.files(jobId).dir());
+                java.nio.file.Files.writeString(pipeline.files(jobId).dir().resolve(RESUME_MARKER), "");
+                operator.stop(execution);
+                stopping.add(jobId);
+            } catch (Exception e) {
+                log.warn("job {}: could not stop it for the shutdown: {}", jobId, e.getMessage());
+            }
+        }
+        if (stopping.isEmpty()) {
+            return;
+        }
+        log.info("shutting down: stopping {} running job(s) at their next commit; they resume at the next start: {}",
+                stopping.size(), stopping);
+        long deadline = System.currentTimeMillis() + SHUTDOWN_WAIT_MILLIS;
+        while (stopping.stream().anyMatch(jobEnd::active) && System.currentTimeMillis() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        List<String> late = stopping.stream().filter(jobEnd::active).toList();
+        if (!late.isEmpty()) {
+            log.warn("shutting down: job(s) {} did not stop within {} s; they resume from their last commit", late,
+                    SHUTDOWN_WAIT_MILLIS / 1000);
         }
     }
 }
