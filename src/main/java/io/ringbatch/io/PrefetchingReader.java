@@ -8,14 +8,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Keeps up to a window of reads in flight over one file range and hands their blocks out in file
- * order, whatever order they complete in.
+ * Keeps reads in flight over one file range and hands their blocks out in file order, whatever order
+ * they complete in.
  * <p>
- * The window is a ring of slots; read {@code k} (the block at {@code base + k * blockSize}) lives in
- * slot {@code k % window}. A slot goes FREE -> IN_FLIGHT -> READY (or FAILED) -> HANDED -> FREE, the
- * last step when the consumer releases the block. Completions may arrive on another thread (the
- * ring's reaper, a blocking read thread): they write the slot, publish its state through a volatile
- * store and unpark the consumer if it waits.
+ * A fixed set of slots, each with its pool buffer once used, cycles FREE -> IN_FLIGHT -> READY (or
+ * FAILED) -> HANDED -> FREE, the last step when the consumer releases the block. Reads in flight
+ * queue in file order; free slots are taken last-released first (its buffer is still in this core's
+ * cache). A slot is tied to no position in the file, so a block the consumer holds for long (a batch
+ * chunk keeps its items until it has processed them) never stops the reads after it. Completions may
+ * arrive on another thread (the ring's reaper, a blocking read thread): they write the slot, publish
+ * its state through a volatile store and unpark the consumer if it waits.
  */
 final class PrefetchingReader implements BlockReader {
     static final int FREE = 0;
@@ -43,6 +45,9 @@ final class PrefetchingReader implements BlockReader {
         /** Set by an engine that has an exception rather than an errno for a failed read. */
         IOException cause;
         volatile int state;
+
+        /** Which read of the range this is: the block at {@code base + seq * blockSize}. */
+        long seq;
 
         Slot(PrefetchingReader owner, int index) {
             this.owner = owner;
@@ -81,9 +86,13 @@ final class PrefetchingReader implements BlockReader {
      */
     private int depth = 1;
     private final int maxDepth;
-    /** Buffers released by the consumer, reused last-in first-out before any is taken from the pool. */
-    private final int[] spare;
-    private int spareCount;
+    /** Reads submitted and not yet handed out, in file order. */
+    private final java.util.ArrayDeque<Slot> pending;
+    /** Free slots, the one released last on top. */
+    private final Slot[] free;
+    private int freeCount;
+    /** The highest read sequence completed so far, for counting completions out of order. */
+    private volatile long lastCompleted = -1;
     private volatile Thread waiter;
     private volatile boolean closing;
     private boolean closed;
@@ -105,9 +114,11 @@ final class PrefetchingReader implements BlockReader {
         this.maxDepth = engine.options.window();
         int window = maxDepth + held - 1;
         this.slots = new Slot[window];
-        this.spare = new int[window];
-        for (int i = 0; i < window; i++) {
+        this.pending = new java.util.ArrayDeque<>(window);
+        this.free = new Slot[window];
+        for (int i = window - 1; i >= 0; i--) {
             slots[i] = new Slot(this, i);
+            free[freeCount++] = slots[i];
         }
     }
 
@@ -124,11 +135,11 @@ final class PrefetchingReader implements BlockReader {
             return null;
         }
         fill();
-        if (nextHand == nextSubmit) {
+        if (pending.isEmpty()) {
             throw new IllegalStateException(file.path + ": all " + slots.length
                     + " read-ahead blocks are held by the consumer; release a block before asking for the next");
         }
-        Slot slot = slots[(int) (nextHand % slots.length)];
+        Slot slot = pending.peekFirst();
         if (slot.state == IN_FLIGHT) {
             engine.poll(this);
         }
@@ -151,6 +162,7 @@ final class PrefetchingReader implements BlockReader {
             throw failure;
         }
         slot.state = HANDED;
+        pending.pollFirst();
         nextHand++;
         long from = Math.max(start, slot.readOffset);
         long to = Math.min(end, slot.readOffset + slot.want);
@@ -166,13 +178,13 @@ final class PrefetchingReader implements BlockReader {
 
     private synchronized void release(Slot slot) {
         if (slot.state == HANDED) {
+            slot.state = FREE;
             if (closed) {
                 engine.pool.release(slot.buffer);
+                slot.buffer = -1;
             } else {
-                spare[spareCount++] = slot.buffer;
+                free[freeCount++] = slot;
             }
-            slot.buffer = -1;
-            slot.state = FREE;
         }
     }
 
@@ -184,13 +196,15 @@ final class PrefetchingReader implements BlockReader {
             if (Math.max(start, offset) >= end) {
                 break;
             }
-            Slot slot = slots[(int) (nextSubmit % slots.length)];
-            if (slot.state != FREE) {
+            if (freeCount == 0) {
                 break;
             }
+            Slot slot = free[freeCount - 1];
             if (slot.buffer < 0 && !takeBuffer(slot)) {
                 break;
             }
+            freeCount--;
+            slot.seq = nextSubmit;
             long stop = Math.min(end, offset + blockSize);
             slot.readOffset = offset;
             slot.want = (int) (stop - offset);
@@ -201,6 +215,7 @@ final class PrefetchingReader implements BlockReader {
             slot.cause = null;
             slot.state = IN_FLIGHT;
             engine.inFlight.increment();
+            pending.addLast(slot);
             engine.submit(slot);
             nextSubmit++;
             added++;
@@ -215,12 +230,7 @@ final class PrefetchingReader implements BlockReader {
      * flight); more only while the pool is not short, so that many open readers share it fairly.
      */
     private boolean takeBuffer(Slot slot) throws IOException {
-        if (spareCount > 0) {
-            // the buffer released last: its lines are still in this core's cache
-            slot.buffer = spare[--spareCount];
-            return true;
-        }
-        boolean first = nextSubmit == nextHand;
+        boolean first = pending.isEmpty();
         int index;
         if (!first && engine.pool.available() <= engine.pool.capacity() / 8) {
             return false;
@@ -268,9 +278,11 @@ final class PrefetchingReader implements BlockReader {
         }
         slot.got += res;
         if (slot.got >= slot.want) {
-            Slot before = slots[(slot.index + slots.length - 1) % slots.length];
-            if (before != slot && before.state == IN_FLIGHT && before.readOffset < slot.readOffset) {
-                engine.outOfOrder.increment();
+            long last = lastCompleted;
+            if (slot.seq < last) {
+                engine.outOfOrder.increment(); // a later read of this range completed first
+            } else {
+                lastCompleted = slot.seq;
             }
             finish(slot, READY);
             return false;
@@ -344,8 +356,12 @@ final class PrefetchingReader implements BlockReader {
     }
 
     private void returnIdleBuffers() {
-        while (spareCount > 0) {
-            engine.pool.release(spare[--spareCount]);
+        for (int i = 0; i < freeCount; i++) {
+            Slot slot = free[i];
+            if (slot.buffer >= 0) {
+                engine.pool.release(slot.buffer);
+                slot.buffer = -1;
+            }
         }
     }
 
