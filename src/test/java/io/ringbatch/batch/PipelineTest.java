@@ -182,6 +182,65 @@ class PipelineTest {
                 .hasMessageContaining("abandoned");
     }
 
+    @Test
+    void aFileChangedWhileTheJobRunsFailsItByName(@TempDir Path scratch) throws Exception {
+        Path root = changingTree();
+        CopyOperation.delayMillis = 30;
+        try {
+            String id = "changed-" + UUID.randomUUID();
+            runner.start(new JobDefinition(id, "copy-whole", Map.of(), root, List.of(), List.of(), outputs.resolve(id),
+                    false));
+            awaitProgress(id);
+            Files.writeString(root.resolve("z-last.txt"), "changed after planning\n");
+            RunState failed = await(id);
+            assertThat(failed.status()).isEqualTo("FAILED");
+            assertThat(failed.error()).contains("z-last.txt").contains("changed while the job ran");
+            assertThat(outputs.resolve(id)).doesNotExist();
+        } finally {
+            CopyOperation.delayMillis = 0;
+        }
+    }
+
+    @Test
+    void withSkipUnreadableAChangedFileIsListedAndTheRestCompletes() throws Exception {
+        Path root = changingTree();
+        CopyOperation.delayMillis = 30;
+        String id = "skipped-" + UUID.randomUUID();
+        try {
+            runner.start(new JobDefinition(id, "copy-whole", Map.of(), root, List.of(), List.of(), outputs.resolve(id),
+                    true));
+            awaitProgress(id);
+            Files.writeString(root.resolve("z-last.txt"), "changed after planning\n");
+        } finally {
+            CopyOperation.delayMillis = 0;
+        }
+        RunState done = await(id);
+        assertThat(done.status()).isEqualTo("COMPLETED");
+        String report = Files.readString(outputs.resolve(id).resolve("job-report.json"));
+        assertThat(report).contains("z-last.txt").contains("changed while the job ran");
+        assertThat(outputs.resolve(id).resolve("a-00.txt")).exists();
+        assertThat(outputs.resolve(id).resolve("a-19.txt")).exists();
+    }
+
+    /** A tree whose last file (by path) is read well after the job starts. */
+    private static Path changingTree() throws IOException {
+        // small enough for one partition, so that its files are read one after the other
+        Path root = Files.createDirectories(input.resolve("changing-" + UUID.randomUUID()));
+        Random r = new Random(5);
+        for (int i = 0; i < 20; i++) {
+            Files.write(root.resolve(String.format("a-%02d.txt", i)), lines(r, 1000, true));
+        }
+        Files.writeString(root.resolve("z-last.txt"), "planned\n");
+        return root;
+    }
+
+    private void awaitProgress(String id) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (runner.state(id).bytesDone() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+    }
+
     private Path run(String operation) throws Exception {
         String id = submit(operation);
         RunState state = await(id);
@@ -193,7 +252,7 @@ class PipelineTest {
 
     private String submit(String operation) throws Exception {
         String id = operation + "-" + UUID.randomUUID();
-        runner.start(new JobDefinition(id, operation, Map.of(), input, List.of(), List.of(), outputs.resolve(id),
+        runner.start(new JobDefinition(id, operation, Map.of(), input, List.of(), List.of("changing-*/**"), outputs.resolve(id),
                 false));
         return id;
     }
@@ -213,7 +272,8 @@ class PipelineTest {
     private static void assertCopies(Path out) throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.walk(input)) {
-            files = s.filter(Files::isRegularFile).toList();
+            files = s.filter(Files::isRegularFile).filter(f -> !input.relativize(f).toString().startsWith("changing-"))
+                    .toList();
         }
         assertThat(files).hasSize(12);
         for (Path f : files) {
