@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.springframework.stereotype.Component;
 
 /**
@@ -216,6 +217,9 @@ public class GrepOperation implements Operation {
         /** Text a matching line must contain (the literal itself, or a regex's required prefix), or null. */
         private final GrepPattern.Literal candidates;
         private final Matcher matcher;
+        /** With a regex: the automaton that rules out most lines before the regex engine sees them, or null. */
+        private final LineDfa dfa;
+        private final int[] newlines = new int[1];
         private final Latin1Chars chars;
         private final boolean invert;
         private final ByteScan.Window window = new ByteScan.Window();
@@ -227,6 +231,8 @@ public class GrepOperation implements Operation {
             this.candidates = pattern.literal != null ? pattern.literal : pattern.required;
             this.chars = pattern.regex == null ? null : new Latin1Chars();
             this.matcher = pattern.regex == null ? null : pattern.regex.matcher("");
+            this.dfa = pattern.regex == null ? null
+                    : LineDfa.compile(pattern.regex.pattern(), (pattern.regex.flags() & Pattern.CASE_INSENSITIVE) != 0);
             this.invert = invert;
             this.lines = lines;
         }
@@ -243,8 +249,10 @@ public class GrepOperation implements Operation {
                 }
                 if (candidates != null && !invert) {
                     scanCandidates(w.array, w.offset, w.end(), out);
+                } else if (dfa != null && !invert) {
+                    scanAutomaton(w.array, w.offset, w.end(), out);
                 } else {
-                    scanLines(w.array, w.offset, w.end(), out);
+                    scanLines(w.array, w.offset, w.offset, w.end(), out);
                 }
                 records.emit(out);
                 data.position(data.limit());
@@ -259,21 +267,62 @@ public class GrepOperation implements Operation {
 
         private boolean matches(byte[] a, int from, int start, int end) {
             if (matcher != null) {
+                if (dfa != null && !dfa.gaveUp && !dfa.mayMatch(a, start, end)) {
+                    return false;
+                }
                 matcher.region(start - from, end - from);
                 return matcher.find();
             }
             return literal.find(a, start, end) >= 0;
         }
 
-        /** Every line, tested on its own. */
-        private void scanLines(byte[] a, int from, int to, FragmentSink out) throws IOException {
-            int p = from;
+        /** Every line from {@code p} on, tested on its own ({@code from}: where the block starts). */
+        private void scanLines(byte[] a, int from, int p, int to, FragmentSink out) throws IOException {
             while (p < to) {
                 int nl = ByteScan.indexOf(a, p, to, (byte) '\n');
                 int end = nl < 0 ? to : nl;
                 lines++;
                 if (matches(a, from, p, end) != invert) {
                     emit(a, p, end, out);
+                }
+                p = nl < 0 ? to : nl + 1;
+            }
+        }
+
+        /**
+         * Runs the automaton over the block, lines after lines, and gives the regex engine only the lines
+         * it stops in; the lines it passes are counted.
+         */
+        private void scanAutomaton(byte[] a, int from, int to, FragmentSink out) throws IOException {
+            int p = from;
+            while (p < to) {
+                if (dfa.gaveUp) {
+                    scanLines(a, from, p, to, out);
+                    return;
+                }
+                newlines[0] = 0;
+                int hit = dfa.scan(a, p, to, newlines);
+                lines += newlines[0];
+                if (hit < 0) {
+                    if (a[to - 1] != '\n') {
+                        lines++;
+                    }
+                    return;
+                }
+                int start = ByteScan.lastIndexOf(a, p, hit, (byte) '\n') + 1;
+                if (start < p) {
+                    start = p;
+                }
+                if (dfa.gaveUp) {
+                    p = start;
+                    continue;
+                }
+                lines++;
+                int nl = ByteScan.indexOf(a, hit, to, (byte) '\n');
+                int end = nl < 0 ? to : nl;
+                matcher.region(start - from, end - from);
+                if (matcher.find()) {
+                    emit(a, start, end, out);
                 }
                 p = nl < 0 ? to : nl + 1;
             }

@@ -24,7 +24,9 @@ import java.util.regex.PatternSyntaxException;
  * <li>A pattern without any regex metacharacter, and every {@code fixed} pattern, is searched as a
  * literal byte string (eight bytes at a time), not through the regex engine. A regex that begins with
  * literal text and has no top-level alternation ({@code err(or)? [0-9]+}, {@code ^needle$}) has that
- * text searched for first: only the lines that contain it are given to the regex engine.</li>
+ * text searched for first: only the lines that contain it are given to the regex engine. And a regex
+ * is first run as a byte automaton ({@link LineDfa}) that rules out most lines that cannot match: the
+ * regex engine sees only the lines it lets through.</li>
  * </ul>
  */
 final class GrepPattern {

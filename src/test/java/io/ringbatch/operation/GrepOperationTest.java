@@ -59,6 +59,10 @@ class GrepOperationTest {
                 Arguments.of("Err+or:? [[:digit:]]", false, true, false),
                 Arguments.of("a(l|b)pha|be", false, false, false),
                 Arguments.of("x(a|\\.)b", false, false, false),
+                Arguments.of("[0-9]{2}[a-e ]", false, false, false),
+                Arguments.of("(a|b)\\.?[c-e]+ ", false, true, false),
+                Arguments.of("[[:digit:]]+x|^z", false, false, true),
+                Arguments.of("\\w{3}\\s[0-9]", false, false, false),
                 Arguments.of("", true, false, true));
     }
 
