@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.ringbatch.io.IoEngine;
@@ -48,6 +49,11 @@ public class IoEngineMetrics implements MeterBinder {
                         e -> e.stats().waits(), e -> e.stats().waitNanos(), TimeUnit.NANOSECONDS)
                 .tags(tags).description("Time consumers spent waiting for a block that was not ready")
                 .register(registry);
+        Timer perReader = Timer.builder("ringbatch.io.reader.wait")
+                .tags(tags).description("Per reader (one file or range): the time its consumer waited for blocks,"
+                        + " recorded when the reader closes")
+                .register(registry);
+        engine.onReaderClosed(stats -> perReader.record(stats.waitNanos(), TimeUnit.NANOSECONDS));
         Gauge.builder("ringbatch.io.reads.in.flight", engine, e -> e.stats().readsInFlight())
                 .tags(tags).description("Reads in flight")
                 .register(registry);

@@ -85,8 +85,22 @@ abstract class AbstractEngine implements IoEngine {
     /** Asks for an in-flight read to end early; it still completes through the usual path. */
     abstract void cancel(PrefetchingReader.Slot slot);
 
+    private final java.util.List<java.util.function.Consumer<ReaderStats>> closeListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @Override
+    public void onReaderClosed(java.util.function.Consumer<ReaderStats> listener) {
+        closeListeners.add(listener);
+    }
+
     void readerClosed(PrefetchingReader reader) {
         open.remove(reader);
+        if (!closeListeners.isEmpty()) {
+            ReaderStats stats = reader.stats();
+            for (var l : closeListeners) {
+                l.accept(stats);
+            }
+        }
     }
 
     @Override

@@ -35,6 +35,12 @@ public interface IoEngine extends AutoCloseable {
 
     IoOptions options();
 
+    /**
+     * Called with each reader's statistics when it closes, on the closing thread: how long that
+     * reader's consumer waited, for a per-reader distribution (a meter per file would be unbounded).
+     */
+    void onReaderClosed(java.util.function.Consumer<ReaderStats> listener);
+
     BufferPool pool();
 
     EngineStats stats();

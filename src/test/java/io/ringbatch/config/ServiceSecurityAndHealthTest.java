@@ -105,7 +105,9 @@ class ServiceSecurityAndHealthTest {
         assertThat(http.get("/actuator/prometheus", "viewer", VIEWER_PW).statusCode()).isEqualTo(403);
         assertThat(http.get("/actuator/metrics", "viewer", VIEWER_PW).statusCode()).isEqualTo(403);
 
-        double bytesBefore = sample(scrape(), "ringbatch_io_read_bytes_total");
+        String initial = scrape();
+        double bytesBefore = sample(initial, "ringbatch_io_read_bytes_total");
+        double readersBefore = sample(initial, "ringbatch_io_reader_wait_seconds_count");
         byte[] content = new byte[3 * (1 << 20) + 5];
         new Random(42).nextBytes(content);
         Path file = Files.write(files.resolve("some file.bin"), content);
@@ -126,6 +128,8 @@ class ServiceSecurityAndHealthTest {
         assertThat(sample(metrics, "ringbatch_io_readers_opened_total")).isGreaterThanOrEqualTo(1);
         assertThat(sample(metrics, "ringbatch_io_consumer_wait_seconds_count")).isGreaterThanOrEqualTo(0);
         assertThat(sample(metrics, "ringbatch_io_consumer_wait_seconds_sum")).isGreaterThanOrEqualTo(0);
+        assertThat(sample(metrics, "ringbatch_io_reader_wait_seconds_count") - readersBefore)
+                .as("one reader closed, one wait recorded for it").isEqualTo(1);
         assertThat(sample(metrics, "ringbatch_io_reads_in_flight")).isZero();
         assertThat(sample(metrics, "ringbatch_io_readers_open")).isZero();
         assertThat(sample(metrics, "ringbatch_io_buffers_in_use")).isZero();
