@@ -21,6 +21,11 @@ final class ByteScan {
         return (b & 0xffL) * ONES;
     }
 
+    /** The eight bytes at {@code a[i]}, the first in the lowest byte. */
+    static long longAt(byte[] a, int i) {
+        return (long) LONGS.get(a, i);
+    }
+
     /** 0x80 in each byte of {@code v} that is zero and 0 in every other byte (exact: no carries between bytes). */
     static long zeroBytes(long v) {
         long t = (v & LOW7) + LOW7;

@@ -267,8 +267,11 @@ public class GrepOperation implements Operation {
 
         private boolean matches(byte[] a, int from, int start, int end) {
             if (matcher != null) {
-                if (dfa != null && !dfa.gaveUp && !dfa.mayMatch(a, start, end)) {
-                    return false;
+                if (dfa != null && !dfa.gaveUp) {
+                    boolean may = dfa.mayMatch(a, start, end);
+                    if (!dfa.gaveUp && (!may || dfa.exact)) {
+                        return may;
+                    }
                 }
                 matcher.region(start - from, end - from);
                 return matcher.find();
@@ -320,8 +323,7 @@ public class GrepOperation implements Operation {
                 lines++;
                 int nl = ByteScan.indexOf(a, hit, to, (byte) '\n');
                 int end = nl < 0 ? to : nl;
-                matcher.region(start - from, end - from);
-                if (matcher.find()) {
+                if (dfa.exact || matcher.region(start - from, end - from).find()) {
                     emit(a, start, end, out);
                 }
                 p = nl < 0 ? to : nl + 1;

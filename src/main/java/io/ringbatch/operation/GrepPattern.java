@@ -241,9 +241,30 @@ final class GrepPattern {
                 return from;
             }
             int last = to - length;
+            int i = from;
+            if (length > 1) {
+                // eight starts at a time: those where both the first and the last byte fit
+                int d = length - 1;
+                long f1 = ByteScan.broadcast(lower[0]);
+                long f2 = ByteScan.broadcast(upper[0]);
+                long l1 = ByteScan.broadcast(lower[d]);
+                long l2 = ByteScan.broadcast(upper[d]);
+                for (; i <= last - 7; i += 8) {
+                    long v = ByteScan.longAt(a, i);
+                    long w = ByteScan.longAt(a, i + d);
+                    long z = (ByteScan.zeroBytes(v ^ f1) | ByteScan.zeroBytes(v ^ f2))
+                            & (ByteScan.zeroBytes(w ^ l1) | ByteScan.zeroBytes(w ^ l2));
+                    while (z != 0) {
+                        int k = i + (Long.numberOfTrailingZeros(z) >>> 3);
+                        if (matchesAt(a, k)) {
+                            return k;
+                        }
+                        z &= z - 1;
+                    }
+                }
+            }
             byte f1 = lower[0];
             byte f2 = upper[0];
-            int i = from;
             while (i <= last) {
                 i = ByteScan.indexOfEither(a, i, last + 1, f1, f2);
                 if (i < 0) {

@@ -37,9 +37,15 @@ final class LineDfa {
     final int start;
     /** Set once the automaton grew past its bound: the caller must test lines without it from then on. */
     boolean gaveUp;
+    /**
+     * Whether the DFA accepts exactly the lines the regex matches (nothing was widened, no case folding):
+     * then its answer needs no confirmation by the regex engine.
+     */
+    final boolean exact;
 
     private LineDfa(Nfa nfa) {
         this.nfa = nfa;
+        this.exact = nfa.exact;
         this.next = new int[256 * 64];
         sets.add(null); // state 0 means "not built"
         int[] initial = nfa.closure(new int[] {nfa.start}, true);
@@ -215,6 +221,8 @@ final class LineDfa {
         int size;
         int start;
         int match;
+        /** Whether nothing was widened and no case folded. */
+        boolean exact;
         /** Whether a match may start anywhere (not only at a line's start). */
         boolean unanchored = true;
         int[] startClosure;
@@ -315,6 +323,8 @@ final class LineDfa {
         private final boolean fold;
         private final Nfa nfa = new Nfa();
         private int i;
+        /** Set where the NFA accepts more than the regex. */
+        private boolean widened;
 
         Parser(String p, boolean fold) {
             this.p = p;
@@ -333,6 +343,7 @@ final class LineDfa {
             nfa.start = f.in;
             nfa.unanchored = !anchored;
             nfa.startClosure = nfa.closure(new int[] {nfa.start}, false);
+            nfa.exact = !widened && !fold;
             return nfa;
         }
 
@@ -457,10 +468,16 @@ final class LineDfa {
             }
             // lazy or possessive: the same strings, or fewer; the DFA takes the greedy ones
             if (i < p.length() && (p.charAt(i) == '?' || p.charAt(i) == '+')) {
+                widened |= p.charAt(i) == '+';
                 i++;
             }
             if (i < p.length() && isQuantifier(p.charAt(i))) {
                 throw new Unsupported();
+            }
+            if (nfa.kind[atom.in] != CHARS) {
+                // an atom that may match nothing: Java's loops give up on empty iterations (so (^a*){2}b
+                // does not match "ab"), fewer matches than the regular language the DFA follows
+                widened = true;
             }
             return repeat(atom, atomStart, atomEnd, min, max);
         }
@@ -543,6 +560,7 @@ final class LineDfa {
                 }
                 case '$' -> {
                     i++;
+                    widened = true;
                     return epsilon();
                 }
                 case '\\' -> {
@@ -570,6 +588,7 @@ final class LineDfa {
                     lookaround = true;
                 } else if (p.startsWith("?>", i)) {
                     i += 2; // atomic group: its matches are among the plain group's
+                    widened = true;
                 } else if (p.startsWith("?<", i)) {
                     int close = p.indexOf('>', i);
                     if (close < 0) {
@@ -590,7 +609,11 @@ final class LineDfa {
                 throw new Unsupported();
             }
             i++;
-            return lookaround ? epsilon() : inner;
+            if (lookaround) {
+                widened = true;
+                return epsilon();
+            }
+            return inner;
         }
 
         private Frag escape() throws Unsupported {
@@ -611,6 +634,7 @@ final class LineDfa {
             switch (d) {
                 case 'b', 'B', 'A', 'z', 'Z', 'G' -> {
                     i += 2;
+                    widened = true;
                     return epsilon();
                 }
                 case 'k' -> {
@@ -619,6 +643,7 @@ final class LineDfa {
                         throw new Unsupported();
                     }
                     i = close + 1;
+                    widened = true;
                     return anyText();
                 }
                 default -> {
@@ -627,6 +652,7 @@ final class LineDfa {
                         while (i < p.length() && Character.isDigit(p.charAt(i))) {
                             i++; // widened: however many digits Java takes, any text
                         }
+                        widened = true;
                         return anyText();
                     }
                     int c = escapedChar();

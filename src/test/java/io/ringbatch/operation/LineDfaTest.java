@@ -24,6 +24,7 @@ class LineDfaTest {
         byte[] alphabet = "abcx09AB. _-\tqé".getBytes(StandardCharsets.UTF_8);
         int built = 0;
         int exact = 0;
+        int exactDfas = 0;
         for (int t = 0; t < 6000; t++) {
             String pattern = (r.nextInt(5) == 0 ? "^" : "") + random(r, 0)
                     + (r.nextInt(8) == 0 ? "\n" + random(r, 0) : "");
@@ -37,6 +38,7 @@ class LineDfaTest {
                 continue;
             }
             built++;
+            exactDfas += dfa.exact ? 1 : 0;
             Matcher m = g.regex.matcher("");
             boolean allExact = true;
             List<byte[]> lines = new ArrayList<>();
@@ -48,9 +50,9 @@ class LineDfaTest {
                 lines.add(line);
                 boolean matches = m.reset(new String(line, StandardCharsets.ISO_8859_1)).find();
                 boolean may = dfa.mayMatch(line, 0, line.length);
-                if (matches) {
+                if (matches || dfa.exact) {
                     assertThat(may).as("pattern %s (ignore case %s), line [%s]", pattern, ignoreCase,
-                            new String(line, StandardCharsets.ISO_8859_1)).isTrue();
+                            new String(line, StandardCharsets.ISO_8859_1)).isEqualTo(matches);
                 }
                 allExact &= matches == may;
             }
@@ -59,6 +61,7 @@ class LineDfaTest {
         }
         assertThat(built).isGreaterThan(2000);
         assertThat(exact).isGreaterThan(built / 2);
+        assertThat(exactDfas).isGreaterThan(built / 5);
     }
 
     /** scan over the lines joined by newlines stops in exactly the lines mayMatch lets through. */
@@ -95,7 +98,12 @@ class LineDfaTest {
         assertThat(LineDfa.compile("\\p{L}", false)).isNull();
         assertThat(LineDfa.compile("\\Qab\\E{2}", false)).isNull();
         assertThat(LineDfa.compile("a*", false)).as("every line matches").isNull();
-        assertThat(LineDfa.compile("[0-9]{3}x[a-c]", false)).isNotNull();
+        assertThat(LineDfa.compile("[0-9]{3}x[a-c]", false).exact).isTrue();
+        assertThat(LineDfa.compile("xq[0-9]+", true).exact).as("case folded").isFalse();
+        assertThat(LineDfa.compile("(?<![A-Za-z0-9_])ab", false).exact).as("lookbehind").isFalse();
+        assertThat(LineDfa.compile("ab$", false).exact).isFalse();
+        assertThat(LineDfa.compile("(a)\\1", false).exact).isFalse();
+        assertThat(LineDfa.compile("a*+b", false).exact).isFalse();
     }
 
     private static String random(Random r, int depth) {
