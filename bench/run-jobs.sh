@@ -21,7 +21,8 @@ java bench/JobBench.java --jar "$jar" "$@" | tee bench/work/jobs-bench.log
   echo "- kernel: $(uname -sr); file system: $(df -T bench/work | awk 'NR==2{print $1", "$2}')"
   echo "- ringbatch: the packaged jar, -Xmx512m, default settings (io_uring engine, workers = cores)"
   echo "- GNU peers: \`find | sort | xargs -0 -P \$(nproc) -n 16 sha256sum\` and \`... grep -a -E -Hn PATTERN\`, output into a file"
-  echo "- times are wall clock from submission to COMPLETED (ringbatch) and of the whole pipeline (GNU)"
+  echo "- times: ringbatch from the job's createdAt to its endedAt (the service's clock; polled every 0.5 s, since each"
+  echo "  authenticated request costs a bcrypt check), GNU the whole pipeline's wall clock"
   echo
   cat bench/work/jobs/table.md
 } > bench/RESULTS-jobs.md
