@@ -83,7 +83,7 @@ class FinishTasklet implements Tasklet {
                 return staging;
             }
         });
-        RunState state = pipeline.runner().state(jobId);
+        RunState state = pipeline.runStates().state(jobId);
         writeReport(staging.resolve("job-report.json"), job, plan, state, execution);
         moveIntoPlace(staging, output);
         return RepeatStatus.FINISHED;

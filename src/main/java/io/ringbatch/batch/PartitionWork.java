@@ -15,7 +15,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.springframework.batch.infrastructure.item.Chunk;
 import org.springframework.batch.infrastructure.item.ExecutionContext;
 import org.springframework.batch.infrastructure.item.ItemStreamException;
@@ -372,9 +371,5 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
                 // nothing was pending: every write was forced at the last commit
             }
         }
-    }
-
-    Map<String, Object> summary() {
-        return Map.of("bytesDone", bytesDone, "filesDone", filesDone);
     }
 }

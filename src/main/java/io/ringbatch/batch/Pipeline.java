@@ -76,7 +76,7 @@ public class Pipeline {
         return new Planner(pipeline.splitSize().toBytes(), properties.workers());
     }
 
-    RunStates runner() {
+    RunStates runStates() {
         return runStates;
     }
 
