@@ -124,7 +124,7 @@ public class RunStates {
         List<RunState.Execution> history = new ArrayList<>();
         for (JobExecution e : executions) {
             history.add(new RunState.Execution(e.getId(), e.getStatus().name(), instant(e.getStartTime()),
-                    instant(e.getEndTime()), e.getExitStatus().getExitCode(), shortDescription(e.getExitStatus()
+                    instant(e.getEndTime()), e.getExitStatus().getExitCode(), firstMessage(e.getExitStatus()
                     .getExitDescription())));
         }
         String error = null;
@@ -207,10 +207,6 @@ public class RunStates {
                     }
                 });
         return sb.isEmpty() ? null : sb.toString().trim();
-    }
-
-    private static String shortDescription(String description) {
-        return firstMessage(description);
     }
 
     private static String stripClass(String line) {

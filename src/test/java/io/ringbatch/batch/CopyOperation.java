@@ -88,15 +88,9 @@ class CopyOperation implements Operation {
                 if (CALLS.incrementAndGet() == failAt) {
                     throw new IOException("copy: the failure the test asked for");
                 }
-                if (split == Split.LINES && data.hasRemaining()) {
-                    int lastByte = data.get(data.limit() - 1);
-                    long dataEnd = -1; // a call may end without a newline only at the file's end
-                    if (lastByte != '\n' && data.remaining() > 0) {
-                        dataEnd = 0;
-                    }
-                    if (dataEnd == 0) {
-                        out.record(ByteBuffer.wrap(("unterminated " + piece.index()).getBytes()));
-                    }
+                // with LINES a call may end without a newline only at its file's end: record where it did
+                if (split == Split.LINES && data.hasRemaining() && data.get(data.limit() - 1) != '\n') {
+                    out.record(ByteBuffer.wrap(("unterminated " + piece.index()).getBytes()));
                 }
                 seen += data.remaining();
                 out.output(data);
