@@ -76,13 +76,26 @@ public class JobController {
     }
 
     @GetMapping
-    @Operation(summary = "List jobs, newest first")
+    @Operation(summary = "List jobs: filter, search, sort, page (newest first by default)")
     public JobViews.JobPage list(
             @Parameter(description = "only jobs of these statuses (repeat it, or separate by commas)")
             @RequestParam(required = false) List<String> status,
+            @Parameter(description = "only jobs whose id, name or operation contains this text (any case)")
+            @RequestParam(required = false) String q,
+            @Parameter(description = "created (default), updated, name, operation or status")
+            @RequestParam(required = false) String sort,
+            @Parameter(description = "asc or desc (default)") @RequestParam(required = false) String order,
             @Parameter(description = "0-based page number") @RequestParam(required = false) Integer page,
             @Parameter(description = "jobs per page, 1-100 (default 20)") @RequestParam(required = false) Integer size) {
-        return jobs.list(status, page, size);
+        return jobs.list(status, q, sort, order, page, size);
+    }
+
+    @PostMapping(path = "/bulk-restart", consumes = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(summary = "Restart many stopped or failed jobs", description = "Either the jobs named in ids, or every "
+            + "job of a status (FAILED or STOPPED), oldest first, at most 500. Each is restarted as by "
+            + "POST /api/jobs/{id}/restart; the answer says, per job, whether it was and why not.")
+    public JobViews.BulkResult bulkRestart(@RequestBody JobViews.BulkRestartRequest request) {
+        return jobs.restartAll(request.ids(), request.status());
     }
 
     @GetMapping("/{id}")

@@ -21,7 +21,8 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The server-sent event streams of {@code GET /api/jobs/{id}/events}. Each stream gets, as event
+ * The server-sent event streams of {@code GET /api/jobs/{id}/events} (and of the dashboard's overview,
+ * {@code GET /api/overview/events}, through {@link #subscribe(Topic, String)}). Each stream gets, as event
  * {@code job}, the job's view (the body of {@code GET /api/jobs/{id}}) at once and then every second in
  * which it changed; when the job has ended (STOPPED, COMPLETED, FAILED, ABANDONED) it gets the final
  * view as event {@code end} and the stream completes. A comment line every 15 s keeps proxies from
@@ -49,29 +50,77 @@ public class JobEvents implements SmartLifecycle {
         this.maxStreams = maxStreams;
     }
 
+    /**
+     * What a stream follows: a job, or anything else with a view that changes (the dashboard's overview).
+     * Streams of one topic share one view per tick.
+     */
+    public interface Topic {
+        /** Identifies the topic: streams with equal keys get the same view. */
+        String key();
+
+        /** The view now; an {@link ApiException} ends the topic's streams (the job is gone). */
+        Object view();
+
+        /** The event's name for this view. */
+        String event(Object view);
+
+        /** Whether this view is the last: the stream completes after sending it. */
+        boolean ends(Object view);
+    }
+
+    private record JobTopic(JobService jobs, String jobId) implements Topic {
+        @Override
+        public String key() {
+            return "job:" + jobId;
+        }
+
+        @Override
+        public Object view() {
+            return jobs.view(jobId);
+        }
+
+        @Override
+        public String event(Object view) {
+            return ends(view) ? "end" : "job";
+        }
+
+        @Override
+        public boolean ends(Object view) {
+            return JobService.ended(((JobViews.JobView) view).status());
+        }
+    }
+
     private static final class Stream {
-        final String jobId;
+        final Topic topic;
         volatile String last;
         volatile long lastSentAt = System.currentTimeMillis();
 
-        Stream(String jobId) {
-            this.jobId = jobId;
+        Stream(Topic topic) {
+            this.topic = topic;
         }
     }
 
     /** A new stream for the job; 404 if it does not exist, 503 if too many streams are open. */
     public SseEmitter subscribe(String jobId) {
-        JobViews.JobView first = jobs.view(jobId);
+        return subscribe(new JobTopic(jobs, jobId), "poll GET /api/jobs/" + jobId);
+    }
+
+    /**
+     * A new stream of the topic: its view at once, then every second in which it changed; 503 if too many
+     * streams are open ({@code instead} says what to do then).
+     */
+    public SseEmitter subscribe(Topic topic, String instead) {
+        Object first = topic.view();
         if (!running) {
             throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "the service is shutting down", null,
                     Map.of("Retry-After", "10"));
         }
         SseEmitter emitter = new SseEmitter(TIMEOUT_MILLIS);
-        Stream stream = new Stream(jobId);
+        Stream stream = new Stream(topic);
         synchronized (streams) {
             if (streams.size() >= maxStreams) {
                 throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "too many event streams are open (" + maxStreams
-                        + "); close one, or poll GET /api/jobs/" + jobId, null, Map.of("Retry-After", "10"));
+                        + "); close one, or " + instead, null, Map.of("Retry-After", "10"));
             }
             streams.put(emitter, stream);
         }
@@ -89,22 +138,22 @@ public class JobEvents implements SmartLifecycle {
         return streams.size();
     }
 
-    /** Once a second: one view per job that has streams; sent where it changed; ended jobs close. */
+    /** Once a second: one view per topic that has streams; sent where it changed; ended topics close. */
     void tick() {
         try {
-            Map<String, List<Map.Entry<SseEmitter, Stream>>> byJob = new HashMap<>();
+            Map<String, List<Map.Entry<SseEmitter, Stream>>> byTopic = new HashMap<>();
             for (Map.Entry<SseEmitter, Stream> e : streams.entrySet()) {
-                byJob.computeIfAbsent(e.getValue().jobId, k -> new ArrayList<>()).add(e);
+                byTopic.computeIfAbsent(e.getValue().topic.key(), k -> new ArrayList<>()).add(e);
             }
             long now = System.currentTimeMillis();
-            for (Map.Entry<String, List<Map.Entry<SseEmitter, Stream>>> job : byJob.entrySet()) {
-                JobViews.JobView view;
+            for (List<Map.Entry<SseEmitter, Stream>> topic : byTopic.values()) {
+                Object view;
                 try {
-                    view = jobs.view(job.getKey());
+                    view = topic.get(0).getValue().topic.view();
                 } catch (ApiException e) {
                     view = null; // deleted under us: end its streams
                 }
-                for (Map.Entry<SseEmitter, Stream> e : job.getValue()) {
+                for (Map.Entry<SseEmitter, Stream> e : topic) {
                     if (view == null) {
                         remove(e.getKey());
                         e.getKey().complete();
@@ -121,14 +170,14 @@ public class JobEvents implements SmartLifecycle {
         }
     }
 
-    private void send(SseEmitter emitter, Stream stream, JobViews.JobView view) {
+    private void send(SseEmitter emitter, Stream stream, Object view) {
         String data = json.writeValueAsString(view);
-        boolean end = JobService.ended(view.status());
+        boolean end = stream.topic.ends(view);
         if (!end && data.equals(stream.last)) {
             return;
         }
         try {
-            emitter.send(SseEmitter.event().id(Long.toString(eventIds.incrementAndGet())).name(end ? "end" : "job")
+            emitter.send(SseEmitter.event().id(Long.toString(eventIds.incrementAndGet())).name(stream.topic.event(view))
                     .data(data, MediaType.APPLICATION_JSON));
             stream.last = data;
             stream.lastSentAt = System.currentTimeMillis();

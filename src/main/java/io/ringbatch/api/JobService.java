@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -595,23 +596,40 @@ public class JobService implements SmartLifecycle {
         return STORED.readValue(spec, StoredSpec.class);
     }
 
+    static final int MAX_QUERY = 200;
+
     public JobViews.JobPage list(List<String> statusFilter, Integer page, Integer size) {
+        return list(statusFilter, null, null, null, page, size);
+    }
+
+    /**
+     * A page of jobs: of some statuses (none: all), whose id, name or operation contains {@code query}
+     * (case-insensitively), ordered by {@code sort} (created, updated, name, operation or status;
+     * default created) in {@code order} (asc or desc; default desc).
+     */
+    public JobViews.JobPage list(List<String> statusFilter, String query, String sort, String order, Integer page,
+                                 Integer size) {
         List<FieldError> errors = new ArrayList<>();
-        Set<String> statuses = new LinkedHashSet<>();
-        if (statusFilter != null) {
-            for (String value : statusFilter) {
-                for (String s : value.split(",")) {
-                    String status = s.trim().toUpperCase(Locale.ROOT);
-                    if (status.isEmpty()) {
-                        continue;
-                    }
-                    if (!STATUSES.contains(status)) {
-                        errors.add(new FieldError("status", "unknown status '" + s.trim() + "'; one of "
-                                + String.join(", ", STATUSES)));
-                    } else {
-                        statuses.add(status);
-                    }
-                }
+        Set<String> statuses = statuses(statusFilter, "status", errors);
+        String text = query == null || query.isBlank() ? null : query.strip();
+        if (text != null && text.length() > MAX_QUERY) {
+            errors.add(new FieldError("q", "must be at most " + MAX_QUERY + " characters"));
+        }
+        JobStore.Sort by = JobStore.Sort.CREATED;
+        if (sort != null && !sort.isBlank()) {
+            try {
+                by = JobStore.Sort.valueOf(sort.strip().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                errors.add(new FieldError("sort", "unknown sort '" + Texts.clean(sort, 50)
+                        + "'; one of created, updated, name, operation, status"));
+            }
+        }
+        boolean descending = true;
+        if (order != null && !order.isBlank()) {
+            switch (order.strip().toLowerCase(Locale.ROOT)) {
+                case "asc" -> descending = false;
+                case "desc" -> descending = true;
+                default -> errors.add(new FieldError("order", "must be asc or desc"));
             }
         }
         int p = page == null ? 0 : page;
@@ -625,26 +643,131 @@ public class JobService implements SmartLifecycle {
         if (!errors.isEmpty()) {
             throw ApiException.invalid(errors);
         }
-        int total = store.count(statuses);
+        JobStore.Filter filter = new JobStore.Filter(statuses, text);
+        int total = store.count(filter);
         List<JobViews.JobSummary> items = new ArrayList<>();
-        for (JobStore.Row row : store.page(statuses, (long) p * n, n)) {
-            String status = row.status();
-            Double percent = "COMPLETED".equals(status) ? 100.0 : null;
-            String error = row.error();
-            if (ACTIVE.contains(status) || watch.containsKey(row.id())) {
-                RunState state = runner.state(row.id());
-                status = effective(row, state);
-                if (ACTIVE.contains(status) || "COMPLETED".equals(status)) {
-                    percent = percent(state.bytesDone(), state.bytesTotal(), "COMPLETED".equals(status));
-                }
-                if (!ACTIVE.contains(status) && state.error() != null) {
-                    error = Texts.clean(state.error(), 1000);
-                }
-            }
-            items.add(new JobViews.JobSummary(row.id(), row.name(), row.operation(), status, row.createdAt(),
-                    row.updatedAt(), percent, ACTIVE.contains(status) ? null : error, JobViews.Links.of(row.id())));
+        for (JobStore.Row row : store.page(filter, by, descending, (long) p * n, n)) {
+            items.add(summary(row));
         }
         return new JobViews.JobPage(items, p, n, total, (int) ((total + n - 1) / n));
+    }
+
+    private static Set<String> statuses(List<String> values, String field, List<FieldError> errors) {
+        Set<String> statuses = new LinkedHashSet<>();
+        if (values == null) {
+            return statuses;
+        }
+        for (String value : values) {
+            for (String s : value.split(",")) {
+                String status = s.trim().toUpperCase(Locale.ROOT);
+                if (status.isEmpty()) {
+                    continue;
+                }
+                if (!STATUSES.contains(status)) {
+                    errors.add(new FieldError(field, "unknown status '" + Texts.clean(s.trim(), 50) + "'; one of "
+                            + String.join(", ", STATUSES)));
+                } else {
+                    statuses.add(status);
+                }
+            }
+        }
+        return statuses;
+    }
+
+    /** A row as the list shows it; a job that runs (or just ended) is looked up in the runner. */
+    JobViews.JobSummary summary(JobStore.Row row) {
+        String status = row.status();
+        Double percent = "COMPLETED".equals(status) ? 100.0 : null;
+        String error = row.error();
+        if (ACTIVE.contains(status) || watch.containsKey(row.id())) {
+            RunState state = runner.state(row.id());
+            status = effective(row, state);
+            if (ACTIVE.contains(status) || "COMPLETED".equals(status)) {
+                percent = percent(state.bytesDone(), state.bytesTotal(), "COMPLETED".equals(status));
+            }
+            if (!ACTIVE.contains(status) && state.error() != null) {
+                error = Texts.clean(state.error(), 1000);
+            }
+        }
+        return new JobViews.JobSummary(row.id(), row.name(), row.operation(), status, row.createdAt(),
+                row.updatedAt(), percent, ACTIVE.contains(status) ? null : error, JobViews.Links.of(row.id()));
+    }
+
+    /** The jobs that run now (STARTING, STARTED, STOPPING), newest first, as the list shows them. */
+    public List<JobViews.JobSummary> running() {
+        List<JobViews.JobSummary> out = new ArrayList<>();
+        for (JobStore.Row row : store.page(new JobStore.Filter(ACTIVE, null), JobStore.Sort.CREATED, true, 0, 100)) {
+            out.add(summary(row));
+        }
+        return out;
+    }
+
+    /** How many jobs have each status, every status named (0 where none). */
+    public Map<String, Integer> countByStatus() {
+        Map<String, Integer> stored = store.countByStatus();
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        for (String status : STATUSES) {
+            counts.put(status, stored.getOrDefault(status, 0));
+        }
+        return counts;
+    }
+
+    // ---- bulk ----------------------------------------------------------------------------------------
+
+    static final int MAX_BULK = 500;
+
+    /**
+     * Restarts many jobs: those named, or every job of {@code status} (FAILED or STOPPED), oldest first.
+     * Each goes through {@link #restart(String)}; one that cannot (a conflict, a full queue) is reported and
+     * the rest go on, except that a full queue stops the batch (the rest would be refused too).
+     */
+    public JobViews.BulkResult restartAll(List<String> ids, String status) {
+        List<String> targets = new ArrayList<>();
+        if ((ids == null || ids.isEmpty()) == (status == null || status.isBlank())) {
+            throw ApiException.invalid("ids", "give either ids (1 to " + MAX_BULK + " job ids) or status "
+                    + "(FAILED or STOPPED), not both");
+        }
+        if (ids != null && !ids.isEmpty()) {
+            if (ids.size() > MAX_BULK) {
+                throw ApiException.invalid("ids", "must hold at most " + MAX_BULK + " job ids");
+            }
+            for (int i = 0; i < ids.size(); i++) {
+                String id = ids.get(i);
+                if (id == null || id.isBlank()) {
+                    throw ApiException.invalid("ids[" + i + "]", "must be a job id");
+                }
+                if (!targets.contains(id)) {
+                    targets.add(id);
+                }
+            }
+        } else {
+            String s = status.strip().toUpperCase(Locale.ROOT);
+            if (!RESTARTABLE.contains(s)) {
+                throw ApiException.invalid("status", "must be FAILED or STOPPED (the statuses a job restarts from)");
+            }
+            for (JobStore.Row row : store.page(new JobStore.Filter(List.of(s), null), JobStore.Sort.CREATED, false, 0,
+                    MAX_BULK)) {
+                targets.add(row.id());
+            }
+        }
+        List<JobViews.BulkItem> results = new ArrayList<>();
+        int restarted = 0;
+        boolean full = false;
+        for (String id : targets) {
+            if (full) {
+                results.add(new JobViews.BulkItem(id, false, 429, "not tried: the queue is full"));
+                continue;
+            }
+            try {
+                JobViews.JobView view = restart(id);
+                results.add(new JobViews.BulkItem(id, true, 202, view.status()));
+                restarted++;
+            } catch (ApiException e) {
+                full = e.status().value() == 429;
+                results.add(new JobViews.BulkItem(id, false, e.status().value(), e.getMessage()));
+            }
+        }
+        return new JobViews.BulkResult(targets.size(), restarted, targets.size() - restarted, results);
     }
 
     // ---- output --------------------------------------------------------------------------------------

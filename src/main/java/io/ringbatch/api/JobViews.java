@@ -131,4 +131,21 @@ public final class JobViews {
                                 @Schema(description = "WHOLE, LINES or BYTES: how a large file may be cut") String split,
                                 List<ParameterSpec> parameters) {
     }
+
+    @Schema(name = "BulkRestartRequest", description = "either ids or status")
+    public record BulkRestartRequest(
+            @Schema(description = "the jobs to restart, at most 500") List<String> ids,
+            @Schema(description = "restart every job of this status: FAILED or STOPPED (oldest first, at most 500)")
+            String status) {
+    }
+
+    @Schema(name = "BulkRestartItem")
+    public record BulkItem(String id, boolean restarted,
+                           @Schema(description = "the status the single restart would have answered") int httpStatus,
+                           @Schema(description = "the job's new status, or why it was not restarted") String detail) {
+    }
+
+    @Schema(name = "BulkRestartResult")
+    public record BulkResult(int requested, int restarted, int refused, List<BulkItem> results) {
+    }
 }

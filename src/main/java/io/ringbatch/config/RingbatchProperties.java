@@ -100,8 +100,11 @@ public record RingbatchProperties(
      * @param adminPassword  password of {@code admin} (roles VIEWER and OPERATOR); when unset, one is
      *                       generated at every start and logged once
      * @param viewerPassword when set, a read-only user {@code viewer} (role VIEWER) exists too
+     * @param rememberMe     how long a browser that logged in through the form with "stay signed in" stays
+     *                       logged in, across restarts of the service (0: only for the session)
      */
-    public record Security(String adminPassword, String viewerPassword) {
+    public record Security(String adminPassword, String viewerPassword,
+                           @DefaultValue("8h") java.time.Duration rememberMe) {
         @Override
         public String toString() {
             return "Security[adminPassword=" + (adminPassword == null ? "<generated>" : "******")

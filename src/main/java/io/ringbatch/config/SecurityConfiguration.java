@@ -1,10 +1,22 @@
 package io.ringbatch.config;
 
 import jakarta.servlet.http.HttpServletRequest;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -27,6 +39,9 @@ import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.HttpStatusEntryPoint;
 import org.springframework.security.web.authentication.LoginUrlAuthenticationEntryPoint;
+import org.springframework.security.web.authentication.NullRememberMeServices;
+import org.springframework.security.web.authentication.RememberMeServices;
+import org.springframework.security.web.authentication.rememberme.TokenBasedRememberMeServices;
 import org.springframework.security.web.authentication.www.BasicAuthenticationEntryPoint;
 import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
 import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
@@ -35,6 +50,7 @@ import org.springframework.security.web.util.matcher.AndRequestMatcher;
 import org.springframework.security.web.util.matcher.AnyRequestMatcher;
 import org.springframework.security.web.util.matcher.MediaTypeRequestMatcher;
 import org.springframework.security.web.util.matcher.NegatedRequestMatcher;
+import org.springframework.security.web.util.matcher.OrRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestHeaderRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
 
@@ -68,7 +84,7 @@ public class SecurityConfiguration {
     private static final Pattern ENCODED = Pattern.compile("^\\{[A-Za-z0-9_.-]+}.+");
 
     @Bean
-    SecurityFilterChain securityFilterChain(HttpSecurity http) throws Exception {
+    SecurityFilterChain securityFilterChain(HttpSecurity http, RememberMeServices rememberMe) throws Exception {
         RequestMatcher api = PathPatternRequestMatcher.pathPattern("/api/**");
         AuthenticationEntryPoint basic = basicEntryPoint();
         http
@@ -76,13 +92,16 @@ public class SecurityConfiguration {
                         .requestMatchers(EndpointRequest.to("health", "info")).permitAll()
                         .requestMatchers(EndpointRequest.toAnyEndpoint()).hasRole(ROLE_OPERATOR)
                         .requestMatchers("/error").permitAll()
+                        // the dashboard's scripts, styles and libraries: nothing in them is secret
+                        .requestMatchers(HttpMethod.GET, "/assets/**", "/webjars/**", "/favicon.svg").permitAll()
                         .requestMatchers(HttpMethod.GET, "/api/**").hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR)
                         .requestMatchers(HttpMethod.HEAD, "/api/**").hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR)
                         .requestMatchers(HttpMethod.OPTIONS, "/api/**").hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR)
                         .requestMatchers(api).hasRole(ROLE_OPERATOR)
                         .anyRequest().authenticated())
                 .httpBasic(httpBasic -> httpBasic.realmName(REALM).authenticationEntryPoint(basic))
-                .formLogin(form -> form.permitAll())
+                .formLogin(form -> form.loginPage("/login").permitAll())
+                .rememberMe(remember -> remember.rememberMeServices(rememberMe))
                 .logout(logout -> logout.permitAll())
                 // Remember only page navigations for after the login; a REST call's 401 makes no session.
                 .requestCache(cache -> cache.requestCache(pageRequestCache()))
@@ -121,9 +140,95 @@ public class SecurityConfiguration {
         return html;
     }
 
-    /** A page's script: 401 without WWW-Authenticate, so that no browser password dialog pops up. */
+    /**
+     * A page's script or event stream: 401 without WWW-Authenticate, so that no browser password dialog
+     * pops up (an EventSource cannot set headers, but it asks for text/event-stream).
+     */
     private static RequestMatcher xhr() {
-        return new RequestHeaderRequestMatcher("X-Requested-With", "XMLHttpRequest");
+        MediaTypeRequestMatcher events = new MediaTypeRequestMatcher(MediaType.TEXT_EVENT_STREAM);
+        events.setIgnoredMediaTypes(Set.of(MediaType.ALL));
+        return new OrRequestMatcher(new RequestHeaderRequestMatcher("X-Requested-With", "XMLHttpRequest"), events);
+    }
+
+    /**
+     * "Stay signed in" on the login form (ticked by default): a signed cookie that logs the browser in again
+     * when its session is gone, as after a restart of the service, for {@code ringbatch.security.remember-me}
+     * (0: never). The cookie is signed with a key kept in the data dir, so it survives restarts, and with
+     * the user's password, so it dies with a changed (or newly generated) password. Only the form sets it:
+     * REST clients with HTTP basic get no cookie.
+     */
+    @Bean
+    RememberMeServices rememberMeServices(RingbatchProperties properties, UserDetailsService users) {
+        Duration validity = properties.security().rememberMe();
+        if (validity == null || validity.isZero() || validity.isNegative()) {
+            return new NullRememberMeServices();
+        }
+        String key = rememberMeKey(properties.dataDir());
+        // Spring signs with the stored password, which is encoded with a new salt at every start: sign with
+        // a fingerprint of the configured one instead (a generated password gets a new fingerprint per start)
+        Map<String, String> fingerprints = new HashMap<>();
+        fingerprints.put(ADMIN, fingerprint(key, properties.security().adminPassword()));
+        fingerprints.put(VIEWER_USER, fingerprint(key, properties.security().viewerPassword()));
+        TokenBasedRememberMeServices services = new TokenBasedRememberMeServices(key, users,
+                TokenBasedRememberMeServices.RememberMeTokenAlgorithm.SHA256) {
+            @Override
+            protected boolean rememberMeRequested(HttpServletRequest request, String parameter) {
+                return LOGIN_FORM.matches(request) && super.rememberMeRequested(request, parameter);
+            }
+
+            @Override
+            protected String makeTokenSignature(long expiry, String username, String password,
+                                                RememberMeTokenAlgorithm algorithm) {
+                return super.makeTokenSignature(expiry, username, fingerprints.getOrDefault(username, password),
+                        algorithm);
+            }
+        };
+        services.setParameter(REMEMBER_ME_PARAMETER);
+        services.setCookieName("ringbatch-remember-me");
+        services.setTokenValiditySeconds((int) Math.min(Integer.MAX_VALUE, validity.toSeconds()));
+        return services;
+    }
+
+    static final String REMEMBER_ME_PARAMETER = "remember-me";
+
+    /** Stable for a configured password (so a restart keeps the cookie valid), random for a generated one. */
+    private static String fingerprint(String key, String password) {
+        if (password == null || password.isBlank()) {
+            return generatePassword();
+        }
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(key.getBytes(StandardCharsets.UTF_8));
+            sha.update((byte) 0);
+            return HexFormat.of().formatHex(sha.digest(password.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+    private static final RequestMatcher LOGIN_FORM = PathPatternRequestMatcher.pathPattern(HttpMethod.POST, "/login");
+
+    /** A random key, made once and kept (owner-only) in the data dir; a process-wide one if it cannot be. */
+    static String rememberMeKey(Path dataDir) {
+        Path file = dataDir.resolve("remember-me.key");
+        try {
+            if (Files.isRegularFile(file)) {
+                String key = Files.readString(file, StandardCharsets.US_ASCII).strip();
+                if (key.length() >= 32) {
+                    return key;
+                }
+            }
+            String key = generatePassword() + generatePassword();
+            Files.createDirectories(dataDir);
+            Path temp = Files.createTempFile(dataDir, "remember-me", ".tmp",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(temp, key + "\n", StandardCharsets.US_ASCII);
+            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return key;
+        } catch (IOException | UnsupportedOperationException e) {
+            log.warn("could not keep the remember-me key in {} ({}): logins through the form will not survive a "
+                    + "restart", file, e.toString());
+            return generatePassword() + generatePassword();
+        }
     }
 
     @Bean

@@ -16,76 +16,76 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /** A real HTTP client against the service on its port, logged in as admin unless told otherwise. */
-final class ApiHttp {
-    static final JsonMapper JSON = JsonMapper.builder().build();
-    static final String ADMIN_PW = "admin-secret";
-    static final String VIEWER_PW = "viewer-secret";
-    static final List<String> END = List.of("STOPPED", "COMPLETED", "FAILED", "ABANDONED");
+public final class ApiHttp {
+    public static final JsonMapper JSON = JsonMapper.builder().build();
+    public static final String ADMIN_PW = "admin-secret";
+    public static final String VIEWER_PW = "viewer-secret";
+    public static final List<String> END = List.of("STOPPED", "COMPLETED", "FAILED", "ABANDONED");
 
     private final String base;
     private final HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
             .connectTimeout(Duration.ofSeconds(10)).build();
 
-    ApiHttp(int port) {
+    public ApiHttp(int port) {
         this.base = "http://localhost:" + port;
     }
 
-    String base() {
+    public String base() {
         return base;
     }
 
-    HttpClient client() {
+    public HttpClient client() {
         return client;
     }
 
-    static String basic(String user, String password) {
+    public static String basic(String user, String password) {
         return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
     }
 
-    HttpRequest.Builder request(String path) {
+    public HttpRequest.Builder request(String path) {
         return HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
     }
 
-    HttpRequest.Builder admin(String path) {
+    public HttpRequest.Builder admin(String path) {
         return request(path).header("Authorization", basic("admin", ADMIN_PW));
     }
 
-    HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
+    public HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
         return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    HttpResponse<String> get(String path) throws IOException, InterruptedException {
+    public HttpResponse<String> get(String path) throws IOException, InterruptedException {
         return send(admin(path).GET());
     }
 
-    HttpResponse<String> post(String path, String json) throws IOException, InterruptedException {
+    public HttpResponse<String> post(String path, String json) throws IOException, InterruptedException {
         return send(admin(path).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
-    HttpResponse<String> post(String path) throws IOException, InterruptedException {
+    public HttpResponse<String> post(String path) throws IOException, InterruptedException {
         return send(admin(path).POST(HttpRequest.BodyPublishers.noBody()));
     }
 
-    static JsonNode json(HttpResponse<String> response) {
+    public static JsonNode json(HttpResponse<String> response) {
         return JSON.readTree(response.body());
     }
 
     /** Submits and expects 202; returns the job's body. */
-    JsonNode submit(String json) throws IOException, InterruptedException {
+    public JsonNode submit(String json) throws IOException, InterruptedException {
         HttpResponse<String> response = post("/api/jobs", json);
         assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
         return json(response);
     }
 
-    JsonNode job(String id) throws IOException, InterruptedException {
+    public JsonNode job(String id) throws IOException, InterruptedException {
         HttpResponse<String> response = get("/api/jobs/" + id);
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         return json(response);
     }
 
     /** Polls the job until the predicate holds (at most {@code seconds}); returns its last body. */
-    JsonNode await(String id, Predicate<JsonNode> until, int seconds) throws IOException, InterruptedException {
+    public JsonNode await(String id, Predicate<JsonNode> until, int seconds) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         JsonNode job = job(id);
         while (!until.test(job)) {
@@ -99,11 +99,11 @@ final class ApiHttp {
         return job;
     }
 
-    JsonNode awaitStatus(String id, String status, int seconds) throws IOException, InterruptedException {
+    public JsonNode awaitStatus(String id, String status, int seconds) throws IOException, InterruptedException {
         return await(id, j -> status.equals(j.path("status").asString()), seconds);
     }
 
-    JsonNode awaitEnd(String id, int seconds) throws IOException, InterruptedException {
+    public JsonNode awaitEnd(String id, int seconds) throws IOException, InterruptedException {
         return await(id, j -> END.contains(j.path("status").asString()), seconds);
     }
 
@@ -111,7 +111,7 @@ final class ApiHttp {
      * Checks an RFC 9457 problem: the status, its media type, the fields every problem has, and that
      * nothing of the internals shows (no exception class names, no stack frames).
      */
-    static JsonNode assertProblem(HttpResponse<String> response, int status) {
+    public static JsonNode assertProblem(HttpResponse<String> response, int status) {
         assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
         assertThat(response.headers().firstValue("Content-Type")).as("problem media type of " + response.body())
                 .hasValueSatisfying(t -> assertThat(t).startsWith("application/problem+json"));
@@ -125,7 +125,7 @@ final class ApiHttp {
     }
 
     /** A 400 problem whose first field is {@code field}; returns the body. */
-    static JsonNode assertInvalid(HttpResponse<String> response, String field) {
+    public static JsonNode assertInvalid(HttpResponse<String> response, String field) {
         JsonNode body = assertProblem(response, 400);
         assertThat(body.path("field").asString()).as(response.body()).isEqualTo(field);
         assertThat(body.path("errors").isArray()).isTrue();

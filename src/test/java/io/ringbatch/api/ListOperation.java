@@ -24,8 +24,8 @@ import java.util.regex.PatternSyntaxException;
  * path). {@code delayMillis} makes each block take that long (slow jobs to stop, queue and watch);
  * {@code pattern} must be a valid regex (to test parameter errors); {@code mode} is an enum.
  */
-class ListOperation implements Operation {
-    static final String NAME = "test-list";
+public class ListOperation implements Operation {
+    public static final String NAME = "test-list";
 
     @Override
     public String name() {

@@ -1,0 +1,452 @@
+package io.ringbatch.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.ringbatch.RingbatchApplication;
+import io.ringbatch.api.ApiHttp;
+import io.ringbatch.api.ListOperation;
+import io.ringbatch.operation.Operation;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.interactions.Actions;
+import org.openqa.selenium.support.ui.Select;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The dashboard in a real headless Chromium against the service on a real port: log in through the form,
+ * submit from the form and watch the bar reach 100 % without a reload, see the server's message next to a
+ * bad field, stop and restart a long job, restart failed jobs in bulk, search and filter, a viewer without
+ * actions whose forged POSTs get 403, the 390 px layout, keyboard use, and a page that carries on by itself
+ * across a restart of the service. Screenshots go to {@code target/screenshots/}.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(180)
+class DashboardBrowserTest {
+    private Path dataDir;
+
+    private int port;
+    private ConfigurableApplicationContext app;
+    private ApiHttp http;
+    private Browser admin;
+    private Path small;
+    private Path slow;
+
+    @Configuration(proxyBeanMethods = false)
+    static class Ops {
+        @Bean
+        Operation listOperation() {
+            return new ListOperation();
+        }
+    }
+
+    private ConfigurableApplicationContext start() {
+        Map<String, Object> props = new HashMap<>();
+        props.put("server.port", Integer.toString(port));
+        props.put("ringbatch.data-dir", dataDir.toString());
+        props.put("ringbatch.input-roots", dataDir.resolve("input").toString());
+        props.put("ringbatch.output-root", dataDir.resolve("output").toString());
+        props.put("ringbatch.security.admin-password", ApiHttp.ADMIN_PW);
+        props.put("ringbatch.security.viewer-password", ApiHttp.VIEWER_PW);
+        props.put("ringbatch.workers", "2");
+        props.put("ringbatch.pipeline.commit-interval", "1");
+        props.put("spring.lifecycle.timeout-per-shutdown-phase", "5s");
+        return new SpringApplicationBuilder(RingbatchApplication.class, Ops.class).properties(props).run();
+    }
+
+    private String base() {
+        return "http://localhost:" + port;
+    }
+
+    @BeforeAll
+    void up(@TempDir Path dir) throws IOException {
+        dataDir = dir;
+        small = Files.createDirectories(dataDir.resolve("input/small"));
+        for (int i = 0; i < 16; i++) {
+            Files.writeString(small.resolve(String.format("s%02d.txt", i)), "small file " + i + "\n");
+        }
+        slow = Files.createDirectories(dataDir.resolve("input/slow"));
+        for (int i = 0; i < 30; i++) {
+            Files.writeString(slow.resolve(String.format("f%02d.txt", i)), "line " + i + "\n");
+        }
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        app = start();
+        http = new ApiHttp(port);
+        admin = new Browser(1280, 900);
+        admin.login(base(), "admin", ApiHttp.ADMIN_PW);
+    }
+
+    @AfterAll
+    void down() throws IOException {
+        try {
+            if (admin != null) {
+                admin.close();
+            }
+        } finally {
+            if (app != null) {
+                app.close();
+            }
+        }
+    }
+
+    private void go(Browser b, String hash) {
+        b.js("location.hash = arguments[0]", hash);
+    }
+
+    private String jobStatusOnPage(Browser b) {
+        return b.find("job-status").getAttribute("data-status");
+    }
+
+    private boolean confirm(Browser b) {
+        b.await(10, "the confirmation dialog", d -> b.find("confirm").isDisplayed());
+        b.find("confirm-ok").click();
+        b.await(10, "the dialog to close", d -> !b.find("confirm").isDisplayed());
+        return true;
+    }
+
+    private String submitJob(String name, Path root, int delayMillis) throws Exception {
+        return http.submit("{\"name\": \"" + name + "\", \"operation\": \"test-list\", \"params\": {\"delayMillis\": "
+                + delayMillis + "}, \"input\": {\"root\": \"" + root + "\"}}").path("id").asString();
+    }
+
+    private void fillForm(Browser b, String name, String root, Map<String, String> params) {
+        go(b, "#/submit");
+        b.await(20, "the form with its operations", d -> b.find("view-submit").isDisplayed()
+                && !b.all("#f-operation option[value='" + ListOperation.NAME + "']").isEmpty());
+        new Select(b.find("f-operation")).selectByValue(ListOperation.NAME);
+        b.await(10, "the operation's parameters", d -> !b.all("#p-delayMillis").isEmpty());
+        b.find("f-name").clear();
+        b.find("f-name").sendKeys(name);
+        for (Map.Entry<String, String> p : params.entrySet()) {
+            WebElement input = b.find("p-" + p.getKey());
+            input.clear();
+            input.sendKeys(p.getValue());
+        }
+        b.find("f-root").clear();
+        b.find("f-root").sendKeys(root);
+    }
+
+    @Test
+    @Order(1)
+    void submitFromTheFormAndWatchTheBarReachOneHundredWithoutAReload() throws Exception {
+        admin.js("window.__sameDocument = 'yes'");
+        admin.await(10, "the submit button", d -> admin.find("new-job").isDisplayed());
+        admin.find("new-job").click();
+        fillForm(admin, "from the form", small.toString(), Map.of("delayMillis", "250"));
+        admin.screenshot("01-submit-form-1280");
+        admin.find("f-submit").click();
+        admin.await(20, "the job's page", d -> d.getCurrentUrl().contains("#/jobs/"));
+        String id = admin.driver.getCurrentUrl().replaceAll(".*#/jobs/", "");
+
+        // the bar moves on its own: percentages seen along the way, then 100
+        java.util.Set<String> seen = new java.util.TreeSet<>();
+        admin.await(90, "the job to complete on the page", d -> {
+            String percent = admin.find("job-bar").getAttribute("data-percent");
+            if (percent != null) {
+                seen.add(percent);
+            }
+            return "COMPLETED".equals(jobStatusOnPage(admin)) && "100".equals(percent);
+        });
+        assertThat(seen).as("percentages the bar showed").contains("100").hasSizeGreaterThan(1);
+        assertThat(admin.js("return window.__sameDocument")).as("no reload").isEqualTo("yes");
+        assertThat(http.job(id).path("status").asString()).isEqualTo("COMPLETED");
+        assertThat(admin.find("fact-files").getText()).contains("16 of 16");
+        List<WebElement> files = admin.all("#job-output a.output-file");
+        assertThat(files).extracting(WebElement::getText).contains("files.txt", "nested/dir/count.txt");
+        assertThat(files.get(0).getAttribute("href")).contains("/api/jobs/" + id + "/output/");
+        assertThat(admin.find("job-spec").getText()).contains("\"from the form\"");
+        admin.await(20, "the throughput chart", d -> Integer.parseInt(
+                admin.find("job-chart").getAttribute("data-points")) > 0);
+        admin.screenshot("02-job-completed-1280");
+
+        admin.find("back").click();
+        admin.await(20, "the job's row at 100 %", d -> admin.all("#job-row-" + id + " .progress[data-percent='100']")
+                .size() == 1);
+        assertThat(admin.js("return window.__sameDocument")).as("no reload").isEqualTo("yes");
+        admin.screenshot("03-jobs-1280");
+    }
+
+    @Test
+    @Order(2)
+    void aBadParameterShowsTheServersMessageNextToTheField() throws Exception {
+        fillForm(admin, "bad", small.toString(), Map.of("pattern", "(unclosed"));
+        admin.find("f-submit").click();
+        admin.await(20, "the field's error", d -> admin.find("err-params.pattern").isDisplayed());
+
+        JsonNode problem = ApiHttp.json(http.post("/api/jobs", "{\"operation\": \"test-list\", \"params\": "
+                + "{\"pattern\": \"(unclosed\"}, \"input\": {\"root\": \"" + small + "\"}}"));
+        String reason = problem.path("errors").get(0).path("reason").asString();
+        assertThat(reason).contains("regular expression");
+        assertThat(admin.find("err-params.pattern").getText()).contains(reason);
+        assertThat(admin.find("p-pattern").getAttribute("aria-invalid")).isEqualTo("true");
+        assertThat(admin.driver.getCurrentUrl()).endsWith("#/submit");
+
+        // an input outside the roots: its message by the input field, the earlier one gone
+        admin.find("p-pattern").clear();
+        admin.find("f-root").clear();
+        admin.find("f-root").sendKeys("/etc");
+        admin.find("f-submit").click();
+        admin.await(20, "the input field's error", d -> admin.find("err-input.root").isDisplayed());
+        assertThat(admin.find("err-input.root").getText()).contains("must lie inside one of the input roots");
+        assertThat(admin.find("err-params.pattern").isDisplayed()).isFalse();
+        admin.screenshot("04-form-error-1280");
+    }
+
+    @Test
+    @Order(3)
+    void stopALongJobAndRestartIt() throws Exception {
+        String id = submitJob("long one", slow, 300);
+        go(admin, "#/jobs/" + id);
+        admin.await(30, "the job running with some progress", d -> "STARTED".equals(jobStatusOnPage(admin))
+                && Double.parseDouble(admin.find("job-bar").getAttribute("data-percent")) > 0);
+        admin.find("job-stop").click();
+        confirm(admin);
+        admin.await(60, "the job stopped", d -> "STOPPED".equals(jobStatusOnPage(admin)));
+        assertThat(admin.find("job-stop").isDisplayed()).isFalse();
+        assertThat(admin.find("job-restart").isDisplayed()).isTrue();
+        admin.screenshot("05-job-stopped-1280");
+        double stoppedAt = http.job(id).path("progress").path("percent").asDouble();
+        assertThat(stoppedAt).isLessThan(100);
+
+        admin.find("job-restart").click();
+        confirm(admin);
+        admin.await(90, "the restarted job completed", d -> "COMPLETED".equals(jobStatusOnPage(admin))
+                && "100".equals(admin.find("job-bar").getAttribute("data-percent")));
+        admin.await(10, "two executions listed", d -> admin.all("#job-executions tbody tr").size() == 2);
+        assertThat(http.job(id).path("executions").size()).isEqualTo(2);
+        assertThat(admin.all("#job-partitions tbody tr")).isNotEmpty();
+        assertThat(admin.find("job-split-text").getText()).contains("waited for I/O");
+    }
+
+    @Test
+    @Order(4)
+    void failedJobsShowTheirErrorAndRestartInBulk() throws Exception {
+        Path flaky = Files.createDirectories(dataDir.resolve("input/flaky"));
+        for (int i = 0; i < 12; i++) {
+            Files.writeString(flaky.resolve(String.format("g%02d.txt", i)), "flaky " + i + "\n");
+        }
+        String id = submitJob("flaky one", flaky, 400);
+        http.await(id, j -> j.path("progress").path("filesTotal").asLong() > 0, 30);
+        Path away = dataDir.resolve("input/flaky.away");
+        Files.move(flaky, away); // the files it has not read yet are gone
+        http.awaitStatus(id, "FAILED", 60);
+        Files.move(away, flaky); // and back, as they were
+
+        go(admin, "#/jobs/" + id);
+        admin.await(20, "the error block", d -> admin.find("job-error").isDisplayed());
+        assertThat(admin.find("job-error-message").getText()).isNotBlank();
+        assertThat(admin.find("job-error-detail").isDisplayed()).as("collapsed").isFalse();
+        admin.find("job-error").findElement(By.tagName("summary")).click();
+        admin.await(5, "the detail", d -> admin.find("job-error-detail").isDisplayed());
+        admin.screenshot("06-job-failed-1280");
+
+        go(admin, "#/?status=FAILED");
+        admin.await(20, "the failed job listed", d -> !admin.all("#job-row-" + id).isEmpty());
+        admin.await(20, "the bulk button", d -> admin.find("bulk-restart-failed").isEnabled());
+        admin.find("bulk-restart-failed").click();
+        confirm(admin);
+        admin.await(20, "the bulk result", d -> admin.find("toast").isDisplayed()
+                && admin.find("toast").getText().contains("Restarted 1 of 1"));
+        http.awaitStatus(id, "COMPLETED", 90);
+    }
+
+    @Test
+    @Order(5)
+    void searchFilterAndSort() throws Exception {
+        for (String name : List.of("alpha-1", "beta-2", "alpha-3")) {
+            http.awaitStatus(submitJob(name, small, 0), "COMPLETED", 60);
+        }
+        go(admin, "#/");
+        admin.await(10, "the list", d -> admin.find("view-home").isDisplayed());
+        admin.find("filter-q").sendKeys("ALPHA");
+        admin.await(20, "two matching jobs", d -> admin.all("#jobs-body tr").size() == 2);
+        new Select(admin.find("sort")).selectByValue("name");
+        new Select(admin.find("order")).selectByValue("asc");
+        admin.await(20, "sorted by name", d -> names().equals(List.of("alpha-1", "alpha-3")));
+        new Select(admin.find("order")).selectByValue("desc");
+        admin.await(20, "sorted by name, descending", d -> names().equals(List.of("alpha-3", "alpha-1")));
+        assertThat(admin.driver.getCurrentUrl()).contains("q=ALPHA").contains("sort=name");
+
+        admin.find("filter-q").sendKeys(Keys.chord(Keys.CONTROL, "a"), Keys.BACK_SPACE); // as a person clears it
+        admin.await(20, "the filter cleared", d -> admin.all("#jobs-body tr").size() > 2);
+        admin.find("ov-status").findElement(By.cssSelector("button[data-status='QUEUED']")).click();
+        admin.await(20, "no queued jobs", d -> admin.find("jobs-empty").isDisplayed());
+        new Select(admin.find("filter-status")).selectByValue("COMPLETED");
+        admin.await(20, "completed jobs only", d -> !admin.all("#jobs-body tr").isEmpty() && admin
+                .all("#jobs-body tr").stream().allMatch(r -> "COMPLETED".equals(r.getAttribute("data-status"))));
+    }
+
+    private List<String> names() {
+        return ((List<?>) admin.js("return [...document.querySelectorAll('#jobs-body td.name a')].map(a => a.textContent)"))
+                .stream().map(String::valueOf).toList();
+    }
+
+    @Test
+    @Order(6)
+    void theKeyboardReachesTheControlsAndEscapeCancels() throws Exception {
+        go(admin, "#/?status=COMPLETED");
+        admin.await(10, "the list", d -> admin.find("view-home").isDisplayed());
+        admin.js("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)");
+        Actions keys = new Actions(admin.driver);
+        String focused = "";
+        for (int i = 0; i < 40 && !"new-job".equals(focused); i++) {
+            keys.sendKeys(Keys.TAB).perform();
+            focused = String.valueOf(admin.js("return document.activeElement && document.activeElement.id"));
+        }
+        assertThat(focused).as("Tab reaches the submit link").isEqualTo("new-job");
+        keys.sendKeys(Keys.ENTER).perform();
+        admin.await(10, "the form", d -> admin.find("view-submit").isDisplayed());
+
+        // stop a running job with the keyboard alone: Escape cancels the confirmation, Enter on OK stops it
+        String id = submitJob("by keyboard", slow, 300);
+        go(admin, "#/jobs/" + id);
+        admin.await(30, "the job running", d -> "STARTED".equals(jobStatusOnPage(admin)));
+        admin.js("document.getElementById('job-stop').focus()");
+        keys.sendKeys(Keys.ENTER).perform();
+        admin.await(10, "the dialog", d -> admin.find("confirm").isDisplayed());
+        assertThat(admin.js("return document.activeElement.id")).as("focus starts on Cancel").isEqualTo("confirm-cancel");
+        keys.sendKeys(Keys.ESCAPE).perform();
+        admin.await(10, "the dialog gone", d -> !admin.find("confirm").isDisplayed());
+        Thread.sleep(500);
+        assertThat(http.job(id).path("status").asString()).as("Escape cancelled").isEqualTo("STARTED");
+
+        admin.js("document.getElementById('job-stop').focus()");
+        keys.sendKeys(Keys.ENTER).perform();
+        admin.await(10, "the dialog", d -> admin.find("confirm").isDisplayed());
+        keys.keyDown(Keys.SHIFT).sendKeys(Keys.TAB).keyUp(Keys.SHIFT).perform();
+        assertThat(admin.js("return document.activeElement.id")).isEqualTo("confirm-ok");
+        keys.sendKeys(Keys.ENTER).perform();
+        http.awaitStatus(id, "STOPPED", 60);
+        admin.await(20, "the page shows it stopped", d -> "STOPPED".equals(jobStatusOnPage(admin)));
+    }
+
+    @Test
+    @Order(7)
+    void aViewerSeesNoActionsAndForgedPostsGet403() throws Exception {
+        String id = submitJob("for the viewer", small, 0);
+        http.awaitStatus(id, "COMPLETED", 60);
+        String failed = http.job(id).path("id").asString();
+        try (Browser viewer = new Browser(390, 844)) {
+            viewer.login(base(), "viewer", ApiHttp.VIEWER_PW);
+            viewer.await(20, "the list", d -> !viewer.all("#job-row-" + id).isEmpty());
+            assertThat(viewer.find("who").getText()).contains("viewer");
+            assertThat(viewer.visible("new-job")).isFalse();
+            assertThat(viewer.visible("bulk-restart-failed")).isFalse();
+            assertThat(viewer.all(".row-select")).isEmpty();
+            assertNoSidewaysScroll(viewer);
+            viewer.screenshot("07-viewer-jobs-390");
+
+            go(viewer, "#/jobs/" + failed);
+            viewer.await(20, "the job", d -> "COMPLETED".equals(jobStatusOnPage(viewer)));
+            for (String action : List.of("job-stop", "job-restart", "job-abandon")) {
+                assertThat(viewer.visible(action)).as(action).isFalse();
+            }
+            assertNoSidewaysScroll(viewer);
+            viewer.screenshot("08-viewer-job-390");
+
+            go(viewer, "#/submit");
+            viewer.await(10, "sent back to the list", d -> viewer.find("view-home").isDisplayed());
+
+            // forged from the viewer's own page: with the session's CSRF token, and without
+            Object withToken = viewer.jsAsync("const done = arguments[arguments.length - 1];"
+                    + "fetch('api/me').then(r => r.json()).then(me => fetch('api/jobs/' + arguments[0] + '/restart', "
+                    + "{method: 'POST', headers: {[me.csrf.headerName]: me.csrf.token}}))"
+                    + ".then(r => done(r.status), e => done(String(e)));", id);
+            Object withoutToken = viewer.jsAsync("const done = arguments[arguments.length - 1];"
+                    + "fetch('api/jobs', {method: 'POST', headers: {'Content-Type': 'application/json'}, "
+                    + "body: JSON.stringify({operation: 'test-list', input: {root: arguments[0]}})})"
+                    + ".then(r => done(r.status), e => done(String(e)));", small.toString());
+            assertThat(withToken).isEqualTo(403L);
+            assertThat(withoutToken).isEqualTo(403L);
+            assertThat(http.job(id).path("executions").size()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    @Order(8)
+    void theNarrowLayoutFitsAPhone() throws Exception {
+        admin.resize(390, 844);
+        try {
+            if (http.get("/api/jobs").body().contains("\"totalItems\":0")) {
+                http.awaitStatus(submitJob("one for the phone", small, 0), "COMPLETED", 60);
+            }
+            go(admin, "#/");
+            admin.await(10, "the list", d -> admin.find("view-home").isDisplayed() && !admin.all("#jobs-body tr").isEmpty());
+            Thread.sleep(400);
+            assertNoSidewaysScroll(admin);
+            assertThat(admin.find("new-job").isDisplayed()).isTrue();
+            admin.screenshot("09-jobs-390");
+            String id = admin.all("#jobs-body tr").get(0).getAttribute("data-id");
+            go(admin, "#/jobs/" + id);
+            admin.await(10, "a job", d -> admin.find("view-job").isDisplayed() && jobStatusOnPage(admin) != null);
+            Thread.sleep(400);
+            assertNoSidewaysScroll(admin);
+            admin.screenshot("10-job-390");
+        } finally {
+            admin.resize(1280, 900);
+        }
+    }
+
+    private static void assertNoSidewaysScroll(Browser b) {
+        Object widths = b.js("return [document.documentElement.scrollWidth, window.innerWidth]");
+        List<?> w = (List<?>) widths;
+        Object wide = b.js("return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
+                + " > window.innerWidth + 1).slice(0, 12).map(e => e.tagName + '#' + e.id + '.' + e.className + ' '"
+                + " + Math.round(e.getBoundingClientRect().right) + ' ' + getComputedStyle(e).position)");
+        assertThat(((Number) w.get(0)).intValue()).as("page width at " + w.get(1) + " px; too wide: " + wide)
+                .isLessThanOrEqualTo(((Number) w.get(1)).intValue());
+    }
+
+    @Test
+    @Order(9)
+    void thePageCarriesOnByItselfWhenTheServiceRestarts() throws Exception {
+        go(admin, "#/");
+        admin.await(10, "live", d -> "live".equals(admin.find("conn").getAttribute("data-state")));
+        admin.js("window.__sameDocument = 'still'");
+        int completedBefore = http.get("/api/overview").statusCode() == 200
+                ? ApiHttp.json(http.get("/api/overview")).path("jobsByStatus").path("COMPLETED").asInt() : -1;
+
+        app.close();
+        app = null;
+        admin.await(30, "the page to notice", d -> "reconnecting".equals(admin.find("conn").getAttribute("data-state")));
+        admin.screenshot("11-reconnecting-1280");
+        app = start();
+        admin.await(60, "the page live again", d -> "live".equals(admin.find("conn").getAttribute("data-state")));
+        assertThat(admin.js("return window.__sameDocument")).as("no reload").isEqualTo("still");
+        assertThat(admin.driver.getCurrentUrl()).doesNotContain("/login");
+
+        // the new session's CSRF token is picked up: a submission from the form goes through
+        fillForm(admin, "after the restart", small.toString(), Map.of());
+        admin.find("f-submit").click();
+        admin.await(30, "the new job's page", d -> d.getCurrentUrl().contains("#/jobs/"));
+        admin.await(60, "it completed", d -> "COMPLETED".equals(jobStatusOnPage(admin)));
+        go(admin, "#/");
+        admin.await(20, "the overview counts the new job", d -> admin.find("ov-status")
+                .findElement(By.cssSelector("button[data-status='COMPLETED']")).getText()
+                .endsWith(" " + (completedBefore + 1)));
+        admin.screenshot("12-after-restart-1280");
+    }
+}
