@@ -65,6 +65,10 @@ public class Throughput implements SmartLifecycle {
     private final ArrayDeque<Sample> history = new ArrayDeque<>();
     private final Map<String, Seen> seen = new HashMap<>();
     private long lastTick;
+    /** What executions that ended since the last tick did after it. */
+    private long pendingBytes;
+    private long pendingBusy;
+    private long pendingWait;
     private volatile ScheduledExecutorService ticker;
     private volatile boolean running;
 
@@ -72,6 +76,26 @@ public class Throughput implements SmartLifecycle {
         this.store = store;
         this.runner = runner;
         this.jobsDir = properties.dataDir().resolve("jobs");
+        runner.onExecutionEnded(this::ended);
+    }
+
+    /** An execution ended: its last committed figures go into the job's file now, not a second later. */
+    synchronized void ended(String id) {
+        RunState state;
+        try {
+            state = runner.state(id);
+        } catch (RuntimeException e) {
+            return;
+        }
+        Seen after = new Seen(state.bytesDone(), state.busyNanos(), state.waitNanos());
+        Seen before = seen.get(id);
+        if (before != null) {
+            pendingBytes += Math.max(0, after.bytes - before.bytes);
+            pendingBusy += Math.max(0, after.busy - before.busy);
+            pendingWait += Math.max(0, after.waited - before.waited);
+        }
+        append(id, System.currentTimeMillis(), after);
+        seen.put(id, after); // the next tick drops it once its status has ended
     }
 
     /** The last minutes of the service, oldest first. */
@@ -98,9 +122,12 @@ public class Throughput implements SmartLifecycle {
             log.debug("throughput: could not list running jobs: {}", e.toString());
             return;
         }
-        long bytes = 0;
-        long busy = 0;
-        long wait = 0;
+        long bytes = pendingBytes;
+        long busy = pendingBusy;
+        long wait = pendingWait;
+        pendingBytes = 0;
+        pendingBusy = 0;
+        pendingWait = 0;
         for (String id : ids) {
             RunState state;
             try {

@@ -94,6 +94,35 @@ class JobListScaleTest {
     }
 
     @Test
+    void searchesAndSortsOverTenThousandJobs() throws Exception {
+        fill();
+        ApiHttp http = new ApiHttp(port);
+        // "job 99", "job 990".."job 999", "job 9900".."job 9999": any case
+        JsonNode found = json(http.get("/api/jobs?q=JOB%2099&sort=name&order=asc&size=3"));
+        assertThat(found.path("totalItems").asInt()).isEqualTo(111);
+        assertThat(found.path("items").findValuesAsString("name")).containsExactly("job 99", "job 990", "job 9900");
+        JsonNode down = json(http.get("/api/jobs?q=job%2099&sort=name&order=desc&size=2"));
+        assertThat(down.path("items").findValuesAsString("name")).containsExactly("job 9999", "job 9998");
+        // by id too, and LIKE's wildcards are taken literally
+        assertThat(json(http.get("/api/jobs?q=" + ids.get(17).toUpperCase())).path("items").findValuesAsString("id"))
+                .containsExactly(ids.get(17));
+        assertThat(json(http.get("/api/jobs?q=%25")).path("totalItems").asInt()).isZero();
+        assertThat(json(http.get("/api/jobs?q=job_1")).path("totalItems").asInt()).isZero();
+        // search and status together, sorted by status then newest first
+        JsonNode both = json(http.get("/api/jobs?q=job%20999&status=FAILED,STOPPED&sort=status&order=asc"));
+        assertThat(both.path("items").findValuesAsString("status")).isSortedAccordingTo(String::compareTo)
+                .containsOnly("FAILED", "STOPPED");
+        JsonNode oldest = json(http.get("/api/jobs?order=asc&size=1"));
+        assertThat(oldest.path("items").get(0).path("id").asString()).isEqualTo(ids.get(0));
+        JsonNode updated = json(http.get("/api/jobs?sort=updated&size=1"));
+        assertThat(updated.path("items").get(0).path("id").asString()).isEqualTo(ids.get(JOBS - 1));
+
+        ApiHttp.assertInvalid(http.get("/api/jobs?sort=size"), "sort");
+        ApiHttp.assertInvalid(http.get("/api/jobs?order=up"), "order");
+        ApiHttp.assertInvalid(http.get("/api/jobs?q=" + "x".repeat(201)), "q");
+    }
+
+    @Test
     void theListQueriesUseTheIndexes() {
         fill();
         String one = plan("EXPLAIN SELECT ID FROM RB_JOB WHERE STATUS = 'FAILED' ORDER BY STATUS DESC, ID DESC "

@@ -182,10 +182,18 @@ class DashboardBrowserTest {
                 admin.find("job-chart").getAttribute("data-points")) > 0);
         admin.screenshot("02-job-completed-1280");
 
+        assertReadableContrast(admin);
+        // the check itself sees pale text
+        admin.js("const p = document.createElement('p'); p.id = 'pale'; p.style.color = '#aaa'; p.textContent = 'pale';"
+                + "document.getElementById('view-job').append(p)");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> assertReadableContrast(admin))
+                .hasMessageContaining("P#pale");
+        admin.js("document.getElementById('pale').remove()");
         admin.find("back").click();
         admin.await(20, "the job's row at 100 %", d -> admin.all("#job-row-" + id + " .progress[data-percent='100']")
                 .size() == 1);
         assertThat(admin.js("return window.__sameDocument")).as("no reload").isEqualTo("yes");
+        assertReadableContrast(admin);
         admin.screenshot("03-jobs-1280");
     }
 
@@ -212,6 +220,7 @@ class DashboardBrowserTest {
         admin.await(20, "the input field's error", d -> admin.find("err-input.root").isDisplayed());
         assertThat(admin.find("err-input.root").getText()).contains("must lie inside one of the input roots");
         assertThat(admin.find("err-params.pattern").isDisplayed()).isFalse();
+        assertReadableContrast(admin);
         admin.screenshot("04-form-error-1280");
     }
 
@@ -261,6 +270,7 @@ class DashboardBrowserTest {
         assertThat(admin.find("job-error-detail").isDisplayed()).as("collapsed").isFalse();
         admin.find("job-error").findElement(By.tagName("summary")).click();
         admin.await(5, "the detail", d -> admin.find("job-error-detail").isDisplayed());
+        assertReadableContrast(admin);
         admin.screenshot("06-job-failed-1280");
 
         go(admin, "#/?status=FAILED");
@@ -408,6 +418,42 @@ class DashboardBrowserTest {
         } finally {
             admin.resize(1280, 900);
         }
+    }
+
+    /**
+     * WCAG's contrast ratio of every visible piece of text against the background it is drawn on: at
+     * least 4.5:1 (disabled controls are exempt, as WCAG has it).
+     */
+    static void assertReadableContrast(Browser b) {
+        Object poor = b.js("""
+                const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+                const lum = ([r, g, bl]) => {
+                  const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+                  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(bl);
+                };
+                const background = (el) => {
+                  for (let e = el; e; e = e.parentElement) {
+                    const c = rgb(getComputedStyle(e).backgroundColor);
+                    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+                  }
+                  return [255, 255, 255];
+                };
+                const out = [];
+                for (const el of document.querySelectorAll('body *')) {
+                  if (!el.offsetParent && getComputedStyle(el).position !== 'fixed') continue;
+                  if (el.closest('[disabled]') || el.closest('.uplot')) continue;
+                  const text = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent.trim()).join('');
+                  if (!text) continue;
+                  const style = getComputedStyle(el);
+                  if (style.visibility === 'hidden' || Number(style.opacity) < 1) continue;
+                  const l1 = lum(rgb(style.color)), l2 = lum(background(el));
+                  const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+                  if (ratio < 4.5) out.push(el.tagName + '#' + el.id + '.' + el.className + ' "' + text.slice(0, 30)
+                      + '" ' + ratio.toFixed(2));
+                }
+                return out;
+                """);
+        assertThat((List<?>) poor).as("text below 4.5:1 contrast").isEmpty();
     }
 
     private static void assertNoSidewaysScroll(Browser b) {
