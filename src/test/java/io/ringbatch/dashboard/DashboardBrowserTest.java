@@ -494,5 +494,14 @@ class DashboardBrowserTest {
                 .findElement(By.cssSelector("button[data-status='COMPLETED']")).getText()
                 .endsWith(" " + (completedBefore + 1)));
         admin.screenshot("12-after-restart-1280");
+
+        // signing out ends the session and the stay-signed-in cookie
+        admin.driver.findElement(By.cssSelector("#logout-form button")).click();
+        admin.await(20, "the login form", d -> d.getCurrentUrl().endsWith("/login?logout"));
+        assertThat(admin.find("login-out").getText()).contains("signed out");
+        assertThat(admin.driver.manage().getCookieNamed("ringbatch-remember-me")).isNull();
+        admin.driver.get(base() + "/");
+        admin.await(20, "the login form again", d -> d.getCurrentUrl().endsWith("/login"));
+        admin.login(base(), "admin", ApiHttp.ADMIN_PW);
     }
 }
