@@ -1,14 +1,12 @@
 package io.ringbatch.api;
 
+import io.ringbatch.config.Ticker;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,7 +39,7 @@ public class JobEvents implements SmartLifecycle {
     private final int maxStreams;
     private final Map<SseEmitter, Stream> streams = new ConcurrentHashMap<>();
     private final AtomicLong eventIds = new AtomicLong();
-    private volatile ScheduledExecutorService ticker;
+    private final Ticker ticker = new Ticker("ringbatch-job-events", this::tick);
     private volatile boolean running;
 
     public JobEvents(JobService jobs, JsonMapper json, @Value("${ringbatch.api.max-event-streams:64}") int maxStreams) {
@@ -206,13 +204,7 @@ public class JobEvents implements SmartLifecycle {
 
     @Override
     public void start() {
-        ScheduledExecutorService t = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread thread = new Thread(r, "ringbatch-job-events");
-            thread.setDaemon(true);
-            return thread;
-        });
-        t.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
-        ticker = t;
+        ticker.start(1000);
         running = true;
     }
 
@@ -220,10 +212,7 @@ public class JobEvents implements SmartLifecycle {
     @Override
     public void stop() {
         running = false;
-        ScheduledExecutorService t = ticker;
-        if (t != null) {
-            t.shutdownNow();
-        }
+        ticker.stop();
         for (SseEmitter emitter : new ArrayList<>(streams.keySet())) {
             remove(emitter);
             try {

@@ -4,6 +4,7 @@ import io.ringbatch.api.JobStore;
 import io.ringbatch.batch.JobRunner;
 import io.ringbatch.batch.RunState;
 import io.ringbatch.config.RingbatchProperties;
+import io.ringbatch.config.Ticker;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.Writer;
@@ -19,9 +20,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,7 +67,7 @@ public class Throughput implements SmartLifecycle {
     private long pendingBytes;
     private long pendingBusy;
     private long pendingWait;
-    private volatile ScheduledExecutorService ticker;
+    private final Ticker ticker = new Ticker("ringbatch-throughput", this::tick);
     private volatile boolean running;
 
     public Throughput(JobStore store, JobRunner runner, RingbatchProperties properties) {
@@ -246,29 +244,14 @@ public class Throughput implements SmartLifecycle {
 
     @Override
     public void start() {
-        ScheduledExecutorService t = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread thread = new Thread(r, "ringbatch-throughput");
-            thread.setDaemon(true);
-            return thread;
-        });
-        t.scheduleAtFixedRate(() -> {
-            try {
-                tick();
-            } catch (RuntimeException e) {
-                log.error("throughput sampling: {}", e.toString(), e);
-            }
-        }, 1, 1, TimeUnit.SECONDS);
-        ticker = t;
+        ticker.start(1000);
         running = true;
     }
 
     @Override
     public void stop() {
         running = false;
-        ScheduledExecutorService t = ticker;
-        if (t != null) {
-            t.shutdownNow();
-        }
+        ticker.stop();
     }
 
     @Override
