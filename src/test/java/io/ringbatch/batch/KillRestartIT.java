@@ -29,7 +29,8 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The packaged service is killed with SIGKILL in the middle of a grep job over 1 GiB, started
  * again, and must finish the job by itself (resume on start) with matches byte-identical to
- * {@code LC_ALL=C grep -a -E -Hn} run per file from the input root.
+ * {@code LC_ALL=C grep -a -E -Hn} run per file from the input root: with the job repository in H2 (the
+ * default) and in a real PostgreSQL server.
  */
 @Timeout(600)
 class KillRestartIT {
@@ -41,6 +42,7 @@ class KillRestartIT {
     Path dir;
 
     private Process service;
+    private List<String> repository = List.of();
 
     @AfterEach
     void stop() {
@@ -51,11 +53,34 @@ class KillRestartIT {
 
     @Test
     void aJobKilledHalfWayFinishesAfterRestartWithTheSameOutputAsGrep() throws Exception {
+        killAndRestart();
+    }
+
+    @Test
+    void theSameWithTheJobRepositoryInPostgresql() throws Exception {
+        try (LocalPostgres postgres = new LocalPostgres(dir)) {
+            repository = List.of("--spring.datasource.url=" + postgres.url(),
+                    "--spring.datasource.username=" + LocalPostgres.USER, "--spring.datasource.password=");
+            String id = killAndRestart();
+            // the service's own SQL on PostgreSQL: search, sort, counts by status
+            HttpClient http = HttpClient.newHttpClient();
+            JsonNode found = get(http, port, "/api/jobs?q=KILL%20TEST&sort=name&order=asc&status=COMPLETED");
+            assertThat(found.get("items").get(0).get("id").asString()).isEqualTo(id);
+            JsonNode overview = get(http, port, "/api/overview");
+            assertThat(overview.get("jobsByStatus").get("COMPLETED").asInt()).isEqualTo(1);
+            assertThat(Files.readString(dir.resolve("second.log"))).contains("org.postgresql");
+            service.destroyForcibly().waitFor();
+        }
+    }
+
+    private int port;
+
+    private String killAndRestart() throws Exception {
         Path input = Files.createDirectories(dir.resolve("input"));
         Path output = Files.createDirectories(dir.resolve("output"));
         Path data = Files.createDirectories(dir.resolve("data"));
         generate(input);
-        int port = freePort();
+        port = freePort();
 
         service = start(port, data, input, output, dir.resolve("first.log"));
         HttpClient http = HttpClient.newHttpClient();
@@ -107,6 +132,7 @@ class KillRestartIT {
         assertThat(actual).isEqualTo(expected);
         String log = Files.readString(dir.resolve("second.log"));
         assertThat(log).contains("was interrupted");
+        return id;
     }
 
     private Process start(int port, Path data, Path input, Path output, Path log) throws IOException {
@@ -126,6 +152,7 @@ class KillRestartIT {
                 "--ringbatch.workers=1",
                 "--ringbatch.pipeline.commit-interval=4",
                 "--ringbatch.pipeline.split-size=32MB"));
+        cmd.addAll(repository);
         return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
     }
