@@ -1,0 +1,144 @@
+{{/*
+The chart's name, or nameOverride.
+*/}}
+{{- define "ringbatch.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The full name of the resources: fullnameOverride, or <release>-<chart> (just <release> when it already
+contains the chart's name), cut to 63 characters.
+*/}}
+{{- define "ringbatch.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ringbatch.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Labels every resource carries.
+*/}}
+{{- define "ringbatch.labels" -}}
+helm.sh/chart: {{ include "ringbatch.chart" . }}
+{{ include "ringbatch.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Labels that select the pods: they never change after install.
+*/}}
+{{- define "ringbatch.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ringbatch.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/*
+Annotations every resource carries (commonAnnotations), as a block under "annotations:".
+*/}}
+{{- define "ringbatch.annotations" -}}
+{{- with .Values.commonAnnotations }}
+{{- toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "ringbatch.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "ringbatch.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+registry/repository:tag, or @digest when one is given.
+*/}}
+{{- define "ringbatch.image" -}}
+{{- $repo := .Values.image.repository -}}
+{{- if .Values.image.registry -}}{{- $repo = printf "%s/%s" .Values.image.registry .Values.image.repository -}}{{- end -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" $repo .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repo (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ringbatch.testImage" -}}
+{{- $i := .Values.tests.image -}}
+{{- if $i.registry -}}{{- printf "%s/%s:%s" $i.registry $i.repository $i.tag -}}{{- else -}}{{- printf "%s:%s" $i.repository $i.tag -}}{{- end -}}
+{{- end -}}
+
+{{/*
+The Secret with the passwords: existingSecret, or the chart's.
+*/}}
+{{- define "ringbatch.secretName" -}}
+{{- default (include "ringbatch.fullname" .) .Values.auth.existingSecret -}}
+{{- end -}}
+
+{{- define "ringbatch.databaseSecretName" -}}
+{{- default (include "ringbatch.fullname" .) .Values.database.external.existingSecret -}}
+{{- end -}}
+
+{{- define "ringbatch.databaseSecretKey" -}}
+{{- if .Values.database.external.existingSecret -}}
+{{- .Values.database.external.existingSecretPasswordKey -}}
+{{- else -}}
+database-password
+{{- end -}}
+{{- end -}}
+
+{{/*
+A volume source from values: existingClaim, nfs or hostPath; else an emptyDir.
+*/}}
+{{- define "ringbatch.volumeSource" -}}
+{{- if .existingClaim }}
+persistentVolumeClaim:
+  claimName: {{ .existingClaim | quote }}
+{{- else if .nfs.server }}
+nfs:
+  server: {{ .nfs.server | quote }}
+  path: {{ required "an nfs volume needs nfs.path" .nfs.path | quote }}
+{{- else if .hostPath }}
+hostPath:
+  path: {{ .hostPath | quote }}
+  type: Directory
+{{- else }}
+emptyDir: {}
+{{- end }}
+{{- end -}}
+
+{{/*
+Refuses combinations the schema cannot express.
+*/}}
+{{- define "ringbatch.validate" -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.database.external.enabled) -}}
+{{- fail "replicaCount > 1 needs database.external.enabled: H2 is a file of one process" -}}
+{{- end -}}
+{{- if and .Values.database.external.enabled (not .Values.database.external.url) -}}
+{{- fail "database.external.enabled needs database.external.url (jdbc:postgresql://host:5432/db)" -}}
+{{- end -}}
+{{- if and .Values.database.external.enabled (not .Values.database.external.existingSecret) (not .Values.database.external.password) -}}
+{{- fail "database.external needs password or existingSecret" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ringbatch.probeTimings" -}}
+initialDelaySeconds: {{ .initialDelaySeconds }}
+periodSeconds: {{ .periodSeconds }}
+timeoutSeconds: {{ .timeoutSeconds }}
+failureThreshold: {{ .failureThreshold }}
+{{- end -}}

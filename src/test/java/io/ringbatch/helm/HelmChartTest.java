@@ -1,0 +1,496 @@
+package io.ringbatch.helm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.gson.Gson;
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import com.marcnuri.helm.TemplateCommand;
+import io.kubernetes.client.openapi.JSON;
+import io.kubernetes.client.openapi.models.V1ConfigMap;
+import io.kubernetes.client.openapi.models.V1Container;
+import io.kubernetes.client.openapi.models.V1EnvVar;
+import io.kubernetes.client.openapi.models.V1Ingress;
+import io.kubernetes.client.openapi.models.V1Pod;
+import io.kubernetes.client.openapi.models.V1PodDisruptionBudget;
+import io.kubernetes.client.openapi.models.V1Probe;
+import io.kubernetes.client.openapi.models.V1Secret;
+import io.kubernetes.client.openapi.models.V1Service;
+import io.kubernetes.client.openapi.models.V1ServiceAccount;
+import io.kubernetes.client.openapi.models.V1StatefulSet;
+import io.kubernetes.client.openapi.models.V1Volume;
+import io.kubernetes.client.openapi.models.V1VolumeMount;
+import io.ringbatch.config.PipelineProperties;
+import io.ringbatch.config.RingbatchProperties;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.context.properties.bind.BindHandler;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
+import org.springframework.boot.convert.ApplicationConversionService;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.util.unit.DataSize;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+
+/**
+ * The chart, without a cluster: Helm (embedded through helm-java) lints it strictly and renders it with
+ * the defaults and with each documented option; every rendered document is parsed by the Kubernetes
+ * client's models, which refuse unknown fields; the ConfigMap binds to the service's own properties
+ * classes with no key left over; the probes answer on the running service; the schema refuses bad values.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "ringbatch.security.admin-password=chart-test")
+@DirtiesContext
+@Timeout(120)
+class HelmChartTest {
+    static final Path CHART = Path.of("helm", "ringbatch");
+    /** A Kubernetes version the chart supports (Chart.yaml: kubeVersion), for the capabilities templates see. */
+    static final String KUBE_VERSION = "1.31.0";
+    static final Map<String, Class<?>> KINDS = Map.of(
+            "ServiceAccount", V1ServiceAccount.class, "Secret", V1Secret.class, "ConfigMap", V1ConfigMap.class,
+            "Service", V1Service.class, "StatefulSet", V1StatefulSet.class,
+            "PodDisruptionBudget", V1PodDisruptionBudget.class, "Ingress", V1Ingress.class, "Pod", V1Pod.class);
+
+    @TempDir
+    static Path dataDir;
+
+    @DynamicPropertySource
+    static void dirs(DynamicPropertyRegistry registry) {
+        registry.add("ringbatch.data-dir", () -> dataDir.toString());
+        registry.add("ringbatch.input-roots", () -> dataDir.resolve("input").toString());
+        registry.add("ringbatch.output-root", () -> dataDir.resolve("output").toString());
+    }
+
+    @LocalServerPort
+    int port;
+
+    /** The rendered documents: typed where Kubernetes has a model, maps for the Prometheus CRD. */
+    record Rendered(List<Object> typed, List<Map<String, Object>> custom) {
+        <T> List<T> all(Class<T> type) {
+            return typed.stream().filter(type::isInstance).map(type::cast).toList();
+        }
+
+        <T> T one(Class<T> type) {
+            List<T> found = all(type);
+            assertThat(found).as(type.getSimpleName()).hasSize(1);
+            return found.get(0);
+        }
+
+        V1StatefulSet statefulSet() {
+            return one(V1StatefulSet.class);
+        }
+
+        V1Container container() {
+            return statefulSet().getSpec().getTemplate().getSpec().getContainers().get(0);
+        }
+
+        V1EnvVar env(String name) {
+            return container().getEnv().stream().filter(e -> e.getName().equals(name)).findFirst().orElse(null);
+        }
+
+        V1Secret secret() {
+            List<V1Secret> secrets = all(V1Secret.class);
+            return secrets.isEmpty() ? null : secrets.get(0);
+        }
+
+        /** application.yml of the ConfigMap, parsed. */
+        Map<String, Object> application() {
+            return load(one(V1ConfigMap.class).getData().get("application.yml"));
+        }
+    }
+
+    static Rendered render(Object... sets) {
+        TemplateCommand template = new Helm(CHART).template().withName("rb").withNamespace("jobs")
+                .withKubeVersion(KUBE_VERSION)
+                // helm-java's template asks the cluster for lookup (helm template answers it with nothing)
+                .set("auth.keepGeneratedPassword", false);
+        for (int i = 0; i < sets.length; i += 2) {
+            template = template.set((String) sets[i], sets[i + 1]);
+        }
+        return parse(template.call());
+    }
+
+    static Rendered parse(String manifests) {
+        LoaderOptions options = new LoaderOptions();
+        options.setAllowDuplicateKeys(false);
+        Yaml yaml = new Yaml(new SafeConstructor(options));
+        Gson plain = new Gson();
+        List<Object> typed = new ArrayList<>();
+        List<Map<String, Object>> custom = new ArrayList<>();
+        for (Object doc : yaml.loadAll(manifests)) {
+            if (doc == null) {
+                continue;
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> map = (Map<String, Object>) doc;
+            String kind = (String) map.get("kind");
+            Class<?> model = KINDS.get(kind);
+            if (model != null) {
+                // the models refuse fields they do not know, at every level, and missing required ones
+                typed.add(JSON.getGson().fromJson(plain.toJson(map), model));
+            } else {
+                assertThat(kind).as("a kind the chart should not render").isEqualTo("ServiceMonitor");
+                custom.add(map);
+            }
+        }
+        return new Rendered(typed, custom);
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> load(String text) {
+        LoaderOptions options = new LoaderOptions();
+        options.setAllowDuplicateKeys(false);
+        return (Map<String, Object>) new Yaml(new SafeConstructor(options)).load(text);
+    }
+
+    /** {a: {b: 1}} -> {"a.b": 1}; lists become a[0], a[1]. */
+    static Map<String, Object> flatten(String prefix, Object value, Map<String, Object> out) {
+        if (value instanceof Map<?, ?> map) {
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                flatten(prefix.isEmpty() ? e.getKey().toString() : prefix + "." + e.getKey(), e.getValue(), out);
+            }
+        } else if (value instanceof List<?> list) {
+            for (int i = 0; i < list.size(); i++) {
+                flatten(prefix + "[" + i + "]", list.get(i), out);
+            }
+        } else {
+            out.put(prefix, value);
+        }
+        return out;
+    }
+
+    @Test
+    void lintsCleanInStrictMode() {
+        LintResult lint = new Helm(CHART).lint().strict().call();
+        assertThat(lint.isFailed()).as(String.join("\n", lint.getMessages())).isFalse();
+    }
+
+    @Test
+    void theDefaultsRenderAStatefulSetWithItsDataVolumeProbesAndLockedDownSecurity() throws Exception {
+        Rendered r = render();
+        assertThat(r.typed().stream().map(o -> o.getClass().getSimpleName()).sorted().toList()).containsExactly(
+                "V1ConfigMap", "V1PodDisruptionBudget", "V1Secret", "V1Service", "V1Service",
+                "V1ServiceAccount", "V1StatefulSet");
+        assertThat(r.custom()).isEmpty();
+
+        V1StatefulSet sts = r.statefulSet();
+        assertThat(sts.getSpec().getReplicas()).isEqualTo(1);
+        assertThat(sts.getMetadata().getNamespace()).isEqualTo("jobs");
+        V1Container c = r.container();
+        assertThat(c.getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getName()).isEqualTo("http");
+            assertThat(p.getContainerPort()).isEqualTo(8080);
+        });
+        assertThat(r.application()).extracting(a -> ((Map<?, ?>) a.get("server")).get("port")).isEqualTo(8080);
+
+        // the image: the one build-image makes, tagged with the service's version
+        String version = pomProperty("<version>", "</version>", 1);
+        String chart = Files.readString(CHART.resolve("Chart.yaml"));
+        assertThat(chart).contains("appVersion: \"" + version + "\"");
+        String imageName = pomProperty("<image.name>", "</image.name>", 0).replace("${project.version}", version);
+        assertThat(c.getImage()).isEqualTo(imageName).isEqualTo("ghcr.io/ringbatch/ringbatch:" + version);
+
+        // locked down: non-root, read-only root, no capabilities, no escalation, no API token
+        var pod = sts.getSpec().getTemplate().getSpec();
+        assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+        assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+        assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(pod.getAutomountServiceAccountToken()).isFalse();
+        assertThat(r.one(V1ServiceAccount.class).getAutomountServiceAccountToken()).isFalse();
+        assertThat(pod.getSecurityContext().getSeccompProfile().getType()).isEqualTo("Localhost");
+        assertThat(pod.getSecurityContext().getSeccompProfile().getLocalhostProfile())
+                .isEqualTo("profiles/ringbatch-io-uring.json");
+        assertThat(Files.readString(CHART.resolve("files/ringbatch-io-uring.json")))
+                .contains("\"io_uring_setup\"", "\"io_uring_enter\"", "\"io_uring_register\"");
+
+        // the data dir is the claim of each pod, mounted where the service's configuration says
+        Map<String, Object> ringbatch = ringbatch(r);
+        assertThat(sts.getSpec().getVolumeClaimTemplates()).singleElement().satisfies(pvc -> {
+            assertThat(pvc.getMetadata().getName()).isEqualTo("data");
+            assertThat(pvc.getSpec().getResources().getRequests().get("storage").toSuffixedString()).isEqualTo("10Gi");
+        });
+        assertThat(mount(c, "data").getMountPath()).isEqualTo(ringbatch.get("data-dir"));
+        assertThat(mount(c, "input").getMountPath()).isEqualTo(((List<?>) ringbatch.get("input-roots")).get(0));
+        assertThat(mount(c, "input").getReadOnly()).isTrue();
+        assertThat(mount(c, "output").getMountPath()).isEqualTo(ringbatch.get("output-root"));
+        assertThat(mount(c, "tmp").getMountPath()).isEqualTo("/tmp");
+        assertThat(volume(r, "tmp").getEmptyDir()).isNotNull();
+        assertThat(mount(c, "config").getMountPath()).isEqualTo("/etc/ringbatch");
+        assertThat(r.env("SPRING_CONFIG_ADDITIONALLOCATION").getValue()).isEqualTo("optional:file:/etc/ringbatch/");
+
+        // a CPU request and limit; shutdown within the grace period
+        assertThat(c.getResources().getRequests()).containsKey("cpu");
+        assertThat(c.getResources().getLimits()).containsKey("cpu");
+        String shutdown = (String) ((Map<?, ?>) ((Map<?, ?>) r.application().get("spring")).get("lifecycle"))
+                .get("timeout-per-shutdown-phase");
+        assertThat(org.springframework.boot.convert.DurationStyle.detectAndParse(shutdown).toSeconds())
+                .isLessThan(pod.getTerminationGracePeriodSeconds());
+
+        // the admin password: generated into the Secret, handed to the service
+        V1EnvVar admin = r.env("RINGBATCH_SECURITY_ADMINPASSWORD");
+        assertThat(admin.getValueFrom().getSecretKeyRef().getName()).isEqualTo(r.secret().getMetadata().getName());
+        byte[] password = r.secret().getData().get(admin.getValueFrom().getSecretKeyRef().getKey());
+        assertThat(new String(password, StandardCharsets.UTF_8)).matches("[A-Za-z0-9]{24}");
+        assertThat(r.secret().getData().get("admin-username")).asString(StandardCharsets.UTF_8).isEqualTo("admin");
+        assertThat(r.env("RINGBATCH_SECURITY_VIEWERPASSWORD")).isNull();
+        assertThat(r.env("SPRING_DATASOURCE_URL")).isNull();
+
+        // the Services select the pods; the helm test pod asks the Service's readiness
+        for (V1Service service : r.all(V1Service.class)) {
+            assertThat(service.getSpec().getSelector()).isEqualTo(sts.getSpec().getSelector().getMatchLabels());
+            assertThat(service.getSpec().getPorts().get(0).getTargetPort().getStrValue()).isEqualTo("http");
+        }
+        assertThat(sts.getSpec().getTemplate().getMetadata().getLabels())
+                .containsAllEntriesOf(sts.getSpec().getSelector().getMatchLabels());
+        // helm-java renders the release's manifest without its hooks: the `helm test` pod is linted, and
+        // asks the Service's readiness
+        assertThat(Files.readString(CHART.resolve("templates/tests/test-health.yaml")))
+                .contains("helm.sh/hook: test", "{{ include \"ringbatch.fullname\" . }}:{{ .Values.service.port }}"
+                        + "/actuator/health/readiness");
+        assertThat(r.one(V1PodDisruptionBudget.class).getSpec().getSelector().getMatchLabels())
+                .isEqualTo(sts.getSpec().getSelector().getMatchLabels());
+    }
+
+    @Test
+    void theProbesAreTheServicesOwnEndpoints() throws Exception {
+        V1Container c = render().container();
+        HttpClient http = HttpClient.newHttpClient();
+        for (V1Probe probe : List.of(c.getStartupProbe(), c.getLivenessProbe(), c.getReadinessProbe())) {
+            assertThat(probe.getHttpGet().getPort().getStrValue()).isEqualTo(c.getPorts().get(0).getName());
+            String path = probe.getHttpGet().getPath();
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).as(path + ": " + response.body()).isEqualTo(200);
+            assertThat(response.body()).contains("\"status\":\"UP\"");
+        }
+        assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/actuator/health/readiness");
+        assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/actuator/health/liveness");
+    }
+
+    @Test
+    void theConfigMapBindsToTheServicesPropertiesWithNothingLeftOver() {
+        Rendered r = render("config.workers", 3, "config.io.engine", "blocking", "config.io.topology", "shared",
+                "config.pipeline.splitSize", "32MB", "extraConfig.logging.level.io\\.ringbatch", "DEBUG");
+        Map<String, Object> flat = flatten("", r.application(), new TreeMap<>());
+        Map<String, Object> pipeline = new LinkedHashMap<>();
+        Map<String, Object> rest = new LinkedHashMap<>();
+        flat.forEach((k, v) -> (k.startsWith("ringbatch.pipeline.") ? pipeline : rest).put(k, v));
+
+        RingbatchProperties properties = bind(rest, "ringbatch", RingbatchProperties.class);
+        assertThat(properties.workers()).isEqualTo(3);
+        assertThat(properties.dataDir()).isEqualTo(Path.of("/var/lib/ringbatch"));
+        assertThat(properties.inputRoots()).containsExactly(Path.of("/data/input"));
+        assertThat(properties.outputRoot()).isEqualTo(Path.of("/data/output"));
+        assertThat(properties.io().engine().value()).isEqualTo("blocking");
+        assertThat(properties.io().topology().name()).isEqualTo("SHARED");
+        assertThat(properties.io().blockSize()).isEqualTo(DataSize.ofMegabytes(1));
+        assertThat(properties.security().rememberMe()).isEqualTo(Duration.ofHours(8));
+        PipelineProperties p = bind(pipeline, "ringbatch.pipeline", PipelineProperties.class);
+        assertThat(p.splitSize()).isEqualTo(DataSize.ofMegabytes(32));
+        assertThat(p.commitInterval()).isEqualTo(16);
+        assertThat(flat).containsEntry("logging.level.io.ringbatch", "DEBUG");
+
+        // without config.workers the key is absent: the service sizes the executor from the CPUs it gets
+        assertThat(ringbatch(render())).doesNotContainKey("workers");
+
+        // and the check itself: a key the service does not know is caught
+        Map<String, Object> wrong = new LinkedHashMap<>(rest);
+        wrong.put("ringbatch.io.queue-deepth", 3);
+        assertThatThrownBy(() -> bind(wrong, "ringbatch", RingbatchProperties.class))
+                .hasStackTraceContaining("queue-deepth");
+    }
+
+    private static <T> T bind(Map<String, Object> flat, String prefix, Class<T> type) {
+        Binder binder = new Binder(List.of(new MapConfigurationPropertySource(flat)), null,
+                ApplicationConversionService.getSharedInstance());
+        return binder.bind(prefix, Bindable.of(type), new NoUnboundElementsBindHandler(BindHandler.DEFAULT))
+                .orElseThrow(() -> new AssertionError("nothing bound under " + prefix));
+    }
+
+    @Test
+    void anIngressForTheDashboard() {
+        Rendered r = render("ingress.enabled", true, "ingress.hostname", "jobs.example.com", "ingress.className", "nginx",
+                "ingress.tls", true, "ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/proxy-buffering", "off");
+        V1Ingress ingress = r.one(V1Ingress.class);
+        assertThat(ingress.getSpec().getIngressClassName()).isEqualTo("nginx");
+        var rule = ingress.getSpec().getRules().get(0);
+        assertThat(rule.getHost()).isEqualTo("jobs.example.com");
+        var backend = rule.getHttp().getPaths().get(0).getBackend().getService();
+        assertThat(backend.getName()).isEqualTo(r.all(V1Service.class).get(0).getMetadata().getName());
+        assertThat(backend.getPort().getName()).isEqualTo("http");
+        assertThat(ingress.getSpec().getTls().get(0).getSecretName()).isEqualTo("jobs.example.com-tls");
+        assertThat(ingress.getMetadata().getAnnotations()).containsEntry("nginx.ingress.kubernetes.io/proxy-buffering", "off");
+        assertThat(render().all(V1Ingress.class)).isEmpty();
+    }
+
+    @Test
+    void anExternalPostgresqlAllowsReplicas() {
+        Rendered r = render("database.external.enabled", true, "database.external.url",
+                "jdbc:postgresql://pg:5432/ringbatch", "database.external.password", "pg-secret", "replicaCount", 3);
+        assertThat(r.statefulSet().getSpec().getReplicas()).isEqualTo(3);
+        assertThat(r.env("SPRING_DATASOURCE_URL").getValue()).isEqualTo("jdbc:postgresql://pg:5432/ringbatch");
+        assertThat(r.env("SPRING_DATASOURCE_USERNAME").getValue()).isEqualTo("ringbatch");
+        var ref = r.env("SPRING_DATASOURCE_PASSWORD").getValueFrom().getSecretKeyRef();
+        assertThat(new String(r.secret().getData().get(ref.getKey()), StandardCharsets.UTF_8)).isEqualTo("pg-secret");
+
+        Rendered existing = render("database.external.enabled", true, "database.external.url",
+                "jdbc:postgresql://pg:5432/ringbatch", "database.external.existingSecret", "pg-credentials",
+                "database.external.existingSecretPasswordKey", "pw");
+        var existingRef = existing.env("SPRING_DATASOURCE_PASSWORD").getValueFrom().getSecretKeyRef();
+        assertThat(existingRef.getName()).isEqualTo("pg-credentials");
+        assertThat(existingRef.getKey()).isEqualTo("pw");
+        assertThat(existing.secret().getData()).doesNotContainKey("database-password");
+    }
+
+    @Test
+    void anExistingSecretReplacesTheChartsOwn() {
+        Rendered r = render("auth.existingSecret", "my-logins", "auth.existingSecretAdminPasswordKey", "admin",
+                "metrics.serviceMonitor.enabled", true);
+        assertThat(r.secret()).isNull();
+        var admin = r.env("RINGBATCH_SECURITY_ADMINPASSWORD").getValueFrom().getSecretKeyRef();
+        assertThat(admin.getName()).isEqualTo("my-logins");
+        assertThat(admin.getKey()).isEqualTo("admin");
+        var viewer = r.env("RINGBATCH_SECURITY_VIEWERPASSWORD").getValueFrom().getSecretKeyRef();
+        assertThat(viewer.getName()).isEqualTo("my-logins");
+        assertThat(viewer.getOptional()).isTrue();
+        Map<String, Object> endpoint = endpoint(r.custom().get(0));
+        assertThat(flatten("", endpoint, new TreeMap<>())).containsEntry("basicAuth.password.name", "my-logins")
+                .containsEntry("basicAuth.password.key", "admin");
+
+        Rendered viewerToo = render("auth.viewerPassword", "look-only");
+        var key = viewerToo.env("RINGBATCH_SECURITY_VIEWERPASSWORD").getValueFrom().getSecretKeyRef().getKey();
+        assertThat(new String(viewerToo.secret().getData().get(key), StandardCharsets.UTF_8)).isEqualTo("look-only");
+    }
+
+    @Test
+    void eachSeccompChoice() {
+        assertThat(seccomp(render("ioUring.seccompProfile", "localhost")).getType()).isEqualTo("Localhost");
+        assertThat(seccomp(render("ioUring.seccompProfile", "unconfined")).getType()).isEqualTo("Unconfined");
+        var runtime = seccomp(render("ioUring.seccompProfile", "runtimeDefault"));
+        assertThat(runtime.getType()).isEqualTo("RuntimeDefault");
+        assertThat(runtime.getLocalhostProfile()).isNull();
+        assertThat(seccomp(render("ioUring.localhostProfile", "operator/ringbatch.json")).getLocalhostProfile())
+                .isEqualTo("operator/ringbatch.json");
+    }
+
+    private static io.kubernetes.client.openapi.models.V1SeccompProfile seccomp(Rendered r) {
+        return r.statefulSet().getSpec().getTemplate().getSpec().getSecurityContext().getSeccompProfile();
+    }
+
+    @Test
+    void aServiceMonitorScrapesThePrometheusEndpointAsAdmin() {
+        Rendered r = render("metrics.serviceMonitor.enabled", true, "metrics.serviceMonitor.labels.release", "prom",
+                "metrics.serviceMonitor.interval", "15s");
+        assertThat(r.custom()).hasSize(1);
+        Map<String, Object> sm = r.custom().get(0);
+        assertThat(sm.get("apiVersion")).isEqualTo("monitoring.coreos.com/v1");
+        assertThat(sm.keySet()).containsExactlyInAnyOrder("apiVersion", "kind", "metadata", "spec");
+        Map<String, Object> endpoint = endpoint(sm);
+        assertThat(endpoint.keySet()).isSubsetOf(Set.of("port", "path", "interval", "scrapeTimeout", "basicAuth"));
+        assertThat(endpoint).containsEntry("port", r.container().getPorts().get(0).getName())
+                .containsEntry("path", "/actuator/prometheus").containsEntry("interval", "15s");
+        Map<String, Object> auth = flatten("", endpoint.get("basicAuth"), new TreeMap<>());
+        V1Secret secret = r.secret();
+        assertThat(auth.get("username.name")).isEqualTo(secret.getMetadata().getName());
+        assertThat(secret.getData()).containsKeys((String) auth.get("username.key"), (String) auth.get("password.key"));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> labels = (Map<String, Object>) ((Map<String, Object>) sm.get("metadata")).get("labels");
+        assertThat(labels).containsEntry("release", "prom");
+        assertThat(render().custom()).isEmpty();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> endpoint(Map<String, Object> serviceMonitor) {
+        Map<String, Object> spec = (Map<String, Object>) serviceMonitor.get("spec");
+        assertThat(spec.keySet()).isSubsetOf(Set.of("selector", "namespaceSelector", "endpoints"));
+        return ((List<Map<String, Object>>) spec.get("endpoints")).get(0);
+    }
+
+    @Test
+    void inputAndOutputVolumesFromValues() {
+        Rendered r = render("input.nfs.server", "nas.local", "input.nfs.path", "/exports/logs",
+                "output.existingClaim", "results", "persistence.enabled", false);
+        assertThat(volume(r, "input").getNfs().getServer()).isEqualTo("nas.local");
+        assertThat(volume(r, "input").getNfs().getPath()).isEqualTo("/exports/logs");
+        assertThat(volume(r, "output").getPersistentVolumeClaim().getClaimName()).isEqualTo("results");
+        assertThat(volume(r, "data").getEmptyDir()).isNotNull();
+        assertThat(r.statefulSet().getSpec().getVolumeClaimTemplates()).isNullOrEmpty();
+
+        Rendered host = render("input.hostPath", "/srv/in", "output.hostPath", "/srv/out");
+        assertThat(volume(host, "input").getHostPath().getPath()).isEqualTo("/srv/in");
+        assertThat(volume(host, "output").getHostPath().getPath()).isEqualTo("/srv/out");
+        assertThat(volume(render(), "input").getEmptyDir()).isNotNull();
+    }
+
+    @Test
+    void theSchemaRefusesBadValues() {
+        assertRefused("replicaCount", 2, "maximum");
+        assertRefused("ioUring.seccompProfile", "privileged", "seccompProfile");
+        assertRefused("service.port", "http", "/service/port");
+        assertRefused("config.io.engine", "fast", "/config/io/engine");
+        assertRefused("config.io.blockSize", "1 megabyte", "/config/io/blockSize");
+        assertRefused("config.workers", 0, "/config/workers");
+        assertRefused("image.pullPolicy", "Sometimes", "/image/pullPolicy");
+        assertRefused("persistence.size", "lots", "/persistence/size");
+        assertRefused("replikaCount", 1, "replikaCount");
+        assertRefused("database.external.enabled", true, "url");
+    }
+
+    private static void assertRefused(String key, Object value, String mentioned) {
+        assertThatThrownBy(() -> render(key, value)).as(key + "=" + value)
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining(mentioned);
+    }
+
+    private static Map<String, Object> ringbatch(Rendered r) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> ringbatch = (Map<String, Object>) r.application().get("ringbatch");
+        return ringbatch;
+    }
+
+    private static V1VolumeMount mount(V1Container c, String name) {
+        return c.getVolumeMounts().stream().filter(m -> m.getName().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no mount " + name));
+    }
+
+    private static V1Volume volume(Rendered r, String name) {
+        return r.statefulSet().getSpec().getTemplate().getSpec().getVolumes().stream()
+                .filter(v -> v.getName().equals(name)).findFirst().orElseThrow(() -> new AssertionError("no volume " + name));
+    }
+
+    /** The n-th text between the markers in pom.xml (0: the first). */
+    private static String pomProperty(String start, String end, int n) throws Exception {
+        String pom = Files.readString(Path.of("pom.xml"));
+        Matcher m = Pattern.compile(Pattern.quote(start) + "(.*?)" + Pattern.quote(end)).matcher(pom);
+        for (int i = 0; i <= n; i++) {
+            assertThat(m.find()).as(start + " in pom.xml").isTrue();
+        }
+        return m.group(1).trim();
+    }
+}
