@@ -27,3 +27,8 @@ CREATE TABLE IF NOT EXISTS RB_JOB (
 -- a page of jobs of some statuses, newest first; counts by status; the queue (at most
 -- ringbatch.queue-capacity rows of one status) and the running jobs
 CREATE INDEX IF NOT EXISTS RB_JOB_STATUS_ID ON RB_JOB (STATUS, ID);
+
+-- OWNER       the instance (ringbatch.instance-id) that first ran the job: its work directory is
+--             there, so with several instances on one repository (PostgreSQL) only that one restarts
+--             it; null while it never ran
+ALTER TABLE RB_JOB ADD COLUMN IF NOT EXISTS OWNER VARCHAR(200);

@@ -563,6 +563,7 @@
       fact('Run time', duration(t.runSeconds), 'fact-run'),
       fact('Queued for', duration(t.queuedSeconds), 'fact-queued'),
       fact('I/O engine', v.engine || '–', 'fact-engine'),
+      fact('Instance', v.instance || '–', 'fact-instance'),
       fact('Started', timeEl(v.startedAt), 'fact-started'),
       fact('Ended', timeEl(v.endedAt), 'fact-ended'),
     );

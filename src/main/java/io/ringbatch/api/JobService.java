@@ -159,7 +159,7 @@ public class JobService implements SmartLifecycle {
             Instant now = Instant.now();
             try {
                 store.insert(new JobStore.Row(id, resolved.name(), resolved.operation(), QUEUED, ids.next(),
-                        definition.outputPath(), idempotencyKey, null, now, now, spec));
+                        definition.outputPath(), idempotencyKey, null, now, now, spec, null));
             } catch (DuplicateKeyException e) {
                 // another process took the key in the meantime
                 JobStore.Row existing = store.findByIdempotencyKey(idempotencyKey).orElseThrow(() -> e);
@@ -187,7 +187,7 @@ public class JobService implements SmartLifecycle {
     /** 429 unless the job can run now or wait in the queue. Call with the lock held. */
     private void admit() {
         int queued = store.count(List.of(QUEUED));
-        int active = store.count(ACTIVE);
+        int active = store.countHere(ACTIVE);
         int free = Math.max(0, properties.maxConcurrentJobs() - active);
         if (queued + 1 > properties.queueCapacity() + free) {
             long retry = retryAfterSeconds();
@@ -221,19 +221,18 @@ public class JobService implements SmartLifecycle {
         if (!dispatching) {
             return failures;
         }
-        int active = store.count(ACTIVE);
+        int active = store.countHere(ACTIVE);
         while (active < properties.maxConcurrentJobs()) {
-            List<JobStore.Row> next = store.withStatus(List.of(QUEUED), 1);
+            Optional<JobStore.Row> next = store.nextQueued();
             if (next.isEmpty()) {
                 break;
             }
-            JobStore.Row row = next.get(0);
+            JobStore.Row row = next.get();
             Exception failure = launch(row);
-            if (failure == null) {
-                active++;
-            } else {
+            if (failure != null) {
                 failures.put(row.id(), failure);
             }
+            active = store.countHere(ACTIVE); // the claim may have gone to another instance
         }
         return failures;
     }
@@ -243,8 +242,8 @@ public class JobService implements SmartLifecycle {
         String id = row.id();
         RunState before = runner.state(id);
         boolean first = before.status() == null;
-        if (!store.setStatus(id, QUEUED, "STARTING", null, Instant.now())) {
-            return null;
+        if (!store.claim(id, Instant.now())) {
+            return null; // another instance took it
         }
         try {
             if (first) {
@@ -316,7 +315,7 @@ public class JobService implements SmartLifecycle {
         String status = state.status();
         Instant now = Instant.now();
         if (status == null) {
-            if (ACTIVE.contains(row.status())) {
+            if (ACTIVE.contains(row.status()) && store.runsHere(row.id())) {
                 // marked as starting by a process that died before the runner had it: queue it again, in place
                 log.warn("job {} was {} but never started; it waits in the queue again", row.id(), row.status());
                 store.setStatus(row.id(), row.status(), QUEUED, null, now);
@@ -576,7 +575,7 @@ public class JobService implements SmartLifecycle {
         @SuppressWarnings("unchecked")
         Map<String, Object> submitted = STORED.treeToValue(spec.request(), Map.class);
         return new JobViews.JobView(id, row.name(), row.operation(), status, state.phase(), position, row.createdAt(),
-                updated, state.startedAt(), state.endedAt(), progress, timings, state.engine(), partitions, executions,
+                updated, state.startedAt(), state.endedAt(), progress, timings, state.engine(), row.owner(), partitions, executions,
                 output, error, submitted, spec.definition(), JobViews.Links.of(id));
     }
 

@@ -1,5 +1,7 @@
 package io.ringbatch.api;
 
+import io.ringbatch.batch.JobOwnership;
+import io.ringbatch.config.RingbatchProperties;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -14,6 +16,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import javax.sql.DataSource;
 import org.springframework.core.io.ClassPathResource;
+import org.springframework.jdbc.core.ConnectionCallback;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.RowCallbackHandler;
 import org.springframework.jdbc.core.RowMapper;
@@ -26,24 +29,80 @@ import org.springframework.stereotype.Repository;
  * script runs when this bean is created, so it exists before the job service reads it.
  */
 @Repository
-public class JobStore {
+public class JobStore implements JobOwnership {
     static final String SCHEMA = "db/ringbatch-jobs.sql";
     private static final String SUMMARY_COLUMNS = "ID, NAME, OPERATION, STATUS, QUEUE_ORDER, OUTPUT_PATH, "
-            + "IDEMPOTENCY_KEY, ERROR, CREATED_AT, UPDATED_AT";
+            + "IDEMPOTENCY_KEY, ERROR, CREATED_AT, UPDATED_AT, OWNER";
     private static final String ALL_COLUMNS = SUMMARY_COLUMNS + ", SPEC";
 
     private final JdbcTemplate jdbc;
+    private final String instance;
+    private final boolean shared;
 
-    public JobStore(DataSource dataSource) {
+    public JobStore(DataSource dataSource, RingbatchProperties properties) {
         ResourceDatabasePopulator schema = new ResourceDatabasePopulator(new ClassPathResource(SCHEMA));
         schema.setSqlScriptEncoding("UTF-8");
         schema.execute(dataSource);
         this.jdbc = new JdbcTemplate(dataSource);
+        this.instance = properties.instanceId();
+        this.shared = !"H2".equals(jdbc.execute((ConnectionCallback<String>) c -> c.getMetaData().getDatabaseProductName()));
     }
 
-    /** One row. {@code spec} is null when read for a list. */
+    /** One row. {@code spec} is null when read for a list; {@code owner} is null until it first runs. */
     public record Row(String id, String name, String operation, String status, String queueOrder, String outputPath,
-                      String idempotencyKey, String error, Instant createdAt, Instant updatedAt, String spec) {
+                      String idempotencyKey, String error, Instant createdAt, Instant updatedAt, String spec,
+                      String owner) {
+    }
+
+    /**
+     * Whether other instances may share the table: any database but H2, whose file one process holds. Only
+     * then does a job's owner matter.
+     */
+    public boolean shared() {
+        return shared;
+    }
+
+    /** This instance's name ({@code ringbatch.instance-id}). */
+    public String instance() {
+        return instance;
+    }
+
+    /**
+     * Whether this instance may run the job: it never ran, or it ran here (its work directory is here), or
+     * nobody else can share the table.
+     */
+    @Override
+    public boolean runsHere(String jobId) {
+        if (!shared) {
+            return true;
+        }
+        List<String> owner = jdbc.queryForList("SELECT OWNER FROM RB_JOB WHERE ID = ?", String.class, jobId);
+        return owner.isEmpty() || owner.get(0) == null || owner.get(0).equals(instance);
+    }
+
+    /** QUEUED -> STARTING, owned by this instance, if it still waits and may run here; whether it did. */
+    public boolean claim(String id, Instant now) {
+        return jdbc.update("UPDATE RB_JOB SET STATUS = 'STARTING', OWNER = ?, ERROR = NULL, UPDATED_AT = ? WHERE ID = ?"
+                + " AND STATUS = 'QUEUED' AND (OWNER IS NULL OR OWNER = ? OR ?)", instance, at(now), id, instance,
+                !shared) == 1;
+    }
+
+    /** The queued job to start next here: the first in queue order that never ran or ran here. */
+    public Optional<Row> nextQueued() {
+        return jdbc.query("SELECT " + ALL_COLUMNS + " FROM RB_JOB WHERE STATUS = 'QUEUED' AND (OWNER IS NULL OR OWNER = ?"
+                + " OR ?) ORDER BY QUEUE_ORDER FETCH FIRST 1 ROWS ONLY", FULL, instance, !shared).stream().findFirst();
+    }
+
+    /** Jobs of these statuses that this instance runs (all of them when the table is not shared). */
+    public int countHere(Collection<String> statuses) {
+        if (!shared) {
+            return count(statuses);
+        }
+        List<Object> args = new ArrayList<>(statuses);
+        args.add(instance);
+        Integer n = jdbc.queryForObject("SELECT COUNT(*) FROM RB_JOB WHERE STATUS IN (" + marks(statuses.size())
+                + ") AND OWNER = ?", Integer.class, args.toArray());
+        return n == null ? 0 : n;
     }
 
     private static final RowMapper<Row> SUMMARY = (rs, n) -> row(rs, false);
@@ -53,7 +112,7 @@ public class JobStore {
         return new Row(rs.getString("ID"), rs.getString("NAME"), rs.getString("OPERATION"), rs.getString("STATUS"),
                 rs.getString("QUEUE_ORDER"), rs.getString("OUTPUT_PATH"), rs.getString("IDEMPOTENCY_KEY"),
                 rs.getString("ERROR"), instant(rs, "CREATED_AT"), instant(rs, "UPDATED_AT"),
-                spec ? rs.getString("SPEC") : null);
+                spec ? rs.getString("SPEC") : null, rs.getString("OWNER"));
     }
 
     private static Instant instant(ResultSet rs, String column) throws SQLException {

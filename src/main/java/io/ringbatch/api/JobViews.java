@@ -27,6 +27,8 @@ public final class JobViews {
             Progress progress,
             Timings timings,
             @Schema(description = "the I/O engine its readers used: io_uring or blocking") String engine,
+            @Schema(description = "the instance that runs it (ringbatch.instance-id); null before it first runs")
+            String instance,
             List<PartitionView> partitions,
             List<ExecutionView> executions,
             OutputView output,

@@ -37,9 +37,12 @@ public class BatchJobRunner implements JobRunner, org.springframework.context.Sm
     private final RunStates states;
     private final BulkFileJobConfiguration.JobEnd jobEnd;
     private final RingbatchProperties properties;
+    private final JobOwnership ownership;
 
     public BatchJobRunner(JobOperator operator, JobRepository repository, Job bulkFileJob, Pipeline pipeline,
-                          RunStates states, BulkFileJobConfiguration.JobEnd jobEnd, RingbatchProperties properties) {
+                          RunStates states, BulkFileJobConfiguration.JobEnd jobEnd, RingbatchProperties properties,
+                          org.springframework.beans.factory.ObjectProvider<JobOwnership> ownership) {
+        this.ownership = ownership.getIfAvailable(() -> jobId -> true);
         this.operator = operator;
         this.repository = repository;
         this.job = bulkFileJob;
@@ -191,6 +194,9 @@ public class BatchJobRunner implements JobRunner, org.springframework.context.Sm
             String jobId = execution.getJobParameters().getString(Pipeline.JOB_ID);
             if (jobEnd.active(jobId)) {
                 continue; // started by this process meanwhile
+            }
+            if (!ownership.runsHere(jobId)) {
+                continue; // another instance on the same repository runs it, or will resume it
             }
             try {
                 operator.recover(execution);

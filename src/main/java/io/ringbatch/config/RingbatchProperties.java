@@ -8,6 +8,7 @@ import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Size;
 import java.nio.file.Path;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -29,6 +30,9 @@ import org.springframework.validation.annotation.Validated;
  * @param resumeOnStart     restart, at start-up, the jobs that a crash interrupted
  * @param io                the I/O engine
  * @param security          logins
+ * @param instanceId        this instance's name among several that share a job repository (PostgreSQL):
+ *                          a job that ran here restarts only here, where its work directory is; default
+ *                          the host name (a StatefulSet pod's name)
  */
 @ConfigurationProperties("ringbatch")
 @Validated
@@ -41,14 +45,30 @@ public record RingbatchProperties(
         @DefaultValue("100") @Min(0) int queueCapacity,
         @DefaultValue("true") boolean resumeOnStart,
         @DefaultValue @Valid Io io,
-        @DefaultValue @Valid Security security) {
+        @DefaultValue @Valid Security security,
+        @Size(max = 200) String instanceId) {
 
     public RingbatchProperties {
+        if (instanceId == null || instanceId.isBlank()) {
+            instanceId = hostName();
+        }
         dataDir = absolute(dataDir);
         inputRoots = inputRoots == null ? null : inputRoots.stream().map(RingbatchProperties::absolute).toList();
         outputRoot = absolute(outputRoot);
         if (workers == null) {
             workers = Runtime.getRuntime().availableProcessors();
+        }
+    }
+
+    private static String hostName() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isBlank()) {
+            return env.strip();
+        }
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return "localhost";
         }
     }
 
