@@ -122,13 +122,17 @@ public record RingbatchProperties(
      * @param viewerPassword when set, a read-only user {@code viewer} (role VIEWER) exists too
      * @param rememberMe     how long a browser that logged in through the form with "stay signed in" stays
      *                       logged in, across restarts of the service (0: only for the session)
+     * @param rememberMeKey  the key that signs those cookies (at least 32 characters); unset: one made once
+     *                       and kept in the data dir. Instances behind one address need the same key.
      */
     public record Security(String adminPassword, String viewerPassword,
-                           @DefaultValue("8h") java.time.Duration rememberMe) {
+                           @DefaultValue("8h") java.time.Duration rememberMe,
+                           @Size(min = 32, max = 1000) String rememberMeKey) {
         @Override
         public String toString() {
             return "Security[adminPassword=" + (adminPassword == null ? "<generated>" : "******")
-                    + ", viewerPassword=" + (viewerPassword == null ? "<none>" : "******") + "]";
+                    + ", viewerPassword=" + (viewerPassword == null ? "<none>" : "******") + ", rememberMe=" + rememberMe
+                    + ", rememberMeKey=" + (rememberMeKey == null ? "<data dir>" : "******") + "]";
         }
     }
 }

@@ -163,7 +163,9 @@ public class SecurityConfiguration {
         if (validity == null || validity.isZero() || validity.isNegative()) {
             return new NullRememberMeServices();
         }
-        String key = rememberMeKey(properties.dataDir());
+        String configuredKey = properties.security().rememberMeKey();
+        String key = configuredKey != null && !configuredKey.isBlank() ? configuredKey
+                : rememberMeKey(properties.dataDir());
         // Spring signs with the stored password, which is encoded with a new salt at every start: sign with
         // a fingerprint of the configured one instead (a generated password gets a new fingerprint per start)
         Map<String, String> fingerprints = new HashMap<>();

@@ -56,6 +56,19 @@ class KillRestartIT {
         killAndRestart();
     }
 
+    /** SIGTERM, as Kubernetes stops a pod: the job stops at a commit, the process exits, the next start resumes. */
+    @Test
+    void aJobStoppedBySigtermResumesAtTheNextStart() throws Exception {
+        term = true;
+        killAndRestart();
+        String log = Files.readString(dir.resolve("first.log"));
+        assertThat(log).contains("shutting down: stopping 1 running job(s)").doesNotContain("did not stop within");
+        assertThat(Files.readString(dir.resolve("second.log"))).doesNotContain("was interrupted");
+        assertThat(Files.readString(dir.resolve("second.log"))).contains("resumed 1 interrupted job(s)");
+    }
+
+    private boolean term;
+
     @Test
     void theSameWithTheJobRepositoryInPostgresql() throws Exception {
         try (LocalPostgres postgres = new LocalPostgres(dir)) {
@@ -107,7 +120,15 @@ class KillRestartIT {
             Thread.sleep(5);
         }
         JsonNode beforeKill = job;
-        service.destroyForcibly().waitFor();
+        if (term) {
+            long termAt = System.nanoTime();
+            service.destroy(); // SIGTERM
+            assertThat(service.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("exited after SIGTERM").isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - termAt)).as("within the chart's grace period")
+                    .isLessThan(Duration.ofSeconds(45));
+        } else {
+            service.destroyForcibly().waitFor();
+        }
         assertThat(output.resolve(id)).as("the job had finished before the kill; it needs more input").doesNotExist();
 
         service = start(port, data, input, output, dir.resolve("second.log"));
@@ -130,8 +151,9 @@ class KillRestartIT {
         byte[] actual = Files.readAllBytes(output.resolve(id).resolve("matches.txt"));
         assertThat(actual.length).isEqualTo(expected.length);
         assertThat(actual).isEqualTo(expected);
-        String log = Files.readString(dir.resolve("second.log"));
-        assertThat(log).contains("was interrupted");
+        if (!term) {
+            assertThat(Files.readString(dir.resolve("second.log"))).contains("was interrupted");
+        }
         return id;
     }
 

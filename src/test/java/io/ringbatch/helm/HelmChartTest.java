@@ -129,7 +129,7 @@ class HelmChartTest {
         TemplateCommand template = new Helm(CHART).template().withName("rb").withNamespace("jobs")
                 .withKubeVersion(KUBE_VERSION)
                 // helm-java's template asks the cluster for lookup (helm template answers it with nothing)
-                .set("auth.keepGeneratedPassword", false);
+                .set("auth.keepGeneratedSecrets", false);
         for (int i = 0; i < sets.length; i += 2) {
             template = template.set((String) sets[i], sets[i + 1]);
         }
@@ -261,6 +261,11 @@ class HelmChartTest {
         assertThat(r.secret().getData().get("admin-username")).asString(StandardCharsets.UTF_8).isEqualTo("admin");
         assertThat(r.env("RINGBATCH_SECURITY_VIEWERPASSWORD")).isNull();
         assertThat(r.env("SPRING_DATASOURCE_URL")).isNull();
+        // every replica signs "stay signed in" cookies with the same key, and knows its own name
+        var key = r.env("RINGBATCH_SECURITY_REMEMBERMEKEY").getValueFrom().getSecretKeyRef();
+        assertThat(new String(r.secret().getData().get(key.getKey()), StandardCharsets.UTF_8)).hasSize(48);
+        assertThat(r.env("RINGBATCH_INSTANCEID").getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
+        assertThat(r.all(V1Service.class).get(0).getSpec().getSessionAffinity()).isEqualTo("None");
 
         // the Services select the pods; the helm test pod asks the Service's readiness
         for (V1Service service : r.all(V1Service.class)) {
@@ -355,6 +360,8 @@ class HelmChartTest {
         Rendered r = render("database.external.enabled", true, "database.external.url",
                 "jdbc:postgresql://pg:5432/ringbatch", "database.external.password", "pg-secret", "replicaCount", 3);
         assertThat(r.statefulSet().getSpec().getReplicas()).isEqualTo(3);
+        // a dashboard session lives in one replica
+        assertThat(r.all(V1Service.class).get(0).getSpec().getSessionAffinity()).isEqualTo("ClientIP");
         assertThat(r.env("SPRING_DATASOURCE_URL").getValue()).isEqualTo("jdbc:postgresql://pg:5432/ringbatch");
         assertThat(r.env("SPRING_DATASOURCE_USERNAME").getValue()).isEqualTo("ringbatch");
         var ref = r.env("SPRING_DATASOURCE_PASSWORD").getValueFrom().getSecretKeyRef();
@@ -373,7 +380,7 @@ class HelmChartTest {
     void anExistingSecretReplacesTheChartsOwn() {
         Rendered r = render("auth.existingSecret", "my-logins", "auth.existingSecretAdminPasswordKey", "admin",
                 "metrics.serviceMonitor.enabled", true);
-        assertThat(r.secret()).isNull();
+        assertThat(r.secret().getData()).containsOnlyKeys("remember-me-key");
         var admin = r.env("RINGBATCH_SECURITY_ADMINPASSWORD").getValueFrom().getSecretKeyRef();
         assertThat(admin.getName()).isEqualTo("my-logins");
         assertThat(admin.getKey()).isEqualTo("admin");
