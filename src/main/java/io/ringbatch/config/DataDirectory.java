@@ -1,7 +1,7 @@
 package io.ringbatch.config;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -44,11 +44,29 @@ public class DataDirectory implements BeanFactoryPostProcessor, EnvironmentAware
         Path dir = Path.of(configured.isBlank() ? DEFAULT : configured).toAbsolutePath().normalize();
         try {
             Files.createDirectories(dir);
+        } catch (FileAlreadyExistsException e) {
+            throw new DataDirectoryException(dir, "it exists and is not a directory", e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create " + PROPERTY + " " + dir + " (" + e
-                    + "); point ringbatch.data-dir (RINGBATCH_DATADIR) at a writable directory", e);
+            throw new DataDirectoryException(dir, "it cannot be created (" + reason(e) + ")", e);
+        }
+        // root may write anywhere Unix permissions say no, but not on a read-only file system: try it
+        try {
+            Path probe = Files.createTempFile(dir, ".write-check", ".tmp");
+            Files.delete(probe);
+        } catch (IOException e) {
+            throw new DataDirectoryException(dir, "it is not writable (" + reason(e) + ")", e);
         }
         environment.getPropertySources().addFirst(new MapPropertySource(SOURCE_NAME, Map.of(PROPERTY, dir.toString())));
+    }
+
+    private static String reason(IOException e) {
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
     }
 
     @Override

@@ -124,10 +124,15 @@ public record RingbatchProperties(
      *                       logged in, across restarts of the service (0: only for the session)
      * @param rememberMeKey  the key that signs those cookies (at least 32 characters); unset: one made once
      *                       and kept in the data dir. Instances behind one address need the same key.
+     * @param loginAttempts  failed logins of one user from one address within {@code loginWindow} before
+     *                       further attempts are refused (429) until the window moves on
+     * @param loginWindow    the window of {@code loginAttempts}
      */
     public record Security(String adminPassword, String viewerPassword,
                            @DefaultValue("8h") java.time.Duration rememberMe,
-                           @Size(min = 32, max = 1000) String rememberMeKey) {
+                           @Size(min = 32, max = 1000) String rememberMeKey,
+                           @DefaultValue("10") @Min(1) int loginAttempts,
+                           @DefaultValue("5m") java.time.Duration loginWindow) {
         @Override
         public String toString() {
             return "Security[adminPassword=" + (adminPassword == null ? "<generated>" : "******")

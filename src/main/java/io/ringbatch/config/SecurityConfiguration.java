@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.security.autoconfigure.actuate.web.servlet.EndpointRequest;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.HttpHeaders;
@@ -40,6 +41,7 @@ import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.HttpStatusEntryPoint;
 import org.springframework.security.web.authentication.LoginUrlAuthenticationEntryPoint;
 import org.springframework.security.web.authentication.NullRememberMeServices;
+import org.springframework.security.web.authentication.UsernamePasswordAuthenticationFilter;
 import org.springframework.security.web.authentication.RememberMeServices;
 import org.springframework.security.web.authentication.rememberme.TokenBasedRememberMeServices;
 import org.springframework.security.web.authentication.www.BasicAuthenticationEntryPoint;
@@ -84,7 +86,8 @@ public class SecurityConfiguration {
     private static final Pattern ENCODED = Pattern.compile("^\\{[A-Za-z0-9_.-]+}.+");
 
     @Bean
-    SecurityFilterChain securityFilterChain(HttpSecurity http, RememberMeServices rememberMe) throws Exception {
+    SecurityFilterChain securityFilterChain(HttpSecurity http, RememberMeServices rememberMe, LoginThrottle throttle)
+            throws Exception {
         RequestMatcher api = PathPatternRequestMatcher.pathPattern("/api/**");
         AuthenticationEntryPoint basic = basicEntryPoint();
         http
@@ -92,6 +95,7 @@ public class SecurityConfiguration {
                         .requestMatchers(EndpointRequest.to("health", "info")).permitAll()
                         .requestMatchers(EndpointRequest.toAnyEndpoint()).hasRole(ROLE_OPERATOR)
                         .requestMatchers("/error").permitAll()
+                        .requestMatchers(HttpMethod.GET, "/login").permitAll()
                         // the dashboard's scripts, styles and libraries: nothing in them is secret
                         .requestMatchers(HttpMethod.GET, "/assets/**", "/webjars/**", "/favicon.svg").permitAll()
                         .requestMatchers(HttpMethod.GET, "/api/**").hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR)
@@ -102,6 +106,7 @@ public class SecurityConfiguration {
                 .httpBasic(httpBasic -> httpBasic.realmName(REALM).authenticationEntryPoint(basic))
                 .formLogin(form -> form.loginPage("/login").permitAll())
                 .rememberMe(remember -> remember.rememberMeServices(rememberMe))
+                .addFilterBefore(throttle, UsernamePasswordAuthenticationFilter.class)
                 .logout(logout -> logout.permitAll())
                 // Remember only page navigations for after the login; a REST call's 401 makes no session.
                 .requestCache(cache -> cache.requestCache(pageRequestCache()))
@@ -192,6 +197,19 @@ public class SecurityConfiguration {
     }
 
     static final String REMEMBER_ME_PARAMETER = "remember-me";
+
+    @Bean
+    LoginThrottle loginThrottle(RingbatchProperties properties) {
+        return new LoginThrottle(properties.security().loginAttempts(), properties.security().loginWindow());
+    }
+
+    /** The throttle runs inside the security chain only, not a second time as a servlet filter. */
+    @Bean
+    FilterRegistrationBean<LoginThrottle> loginThrottleRegistration(LoginThrottle throttle) {
+        FilterRegistrationBean<LoginThrottle> registration = new FilterRegistrationBean<>(throttle);
+        registration.setEnabled(false);
+        return registration;
+    }
 
     /** Stable for a configured password (so a restart keeps the cookie valid), random for a generated one. */
     private static String fingerprint(String key, String password) {

@@ -34,7 +34,11 @@ public class LoginPageController {
     public ResponseEntity<String> login(HttpServletRequest request) {
         CsrfToken token = (CsrfToken) request.getAttribute(CsrfToken.class.getName());
         String message = "";
-        if (request.getParameter("error") != null) {
+        String locked = request.getParameter("locked");
+        if (locked != null && locked.matches("\\d{1,6}")) {
+            message = "<p class=\"notice error\" role=\"alert\" id=\"login-locked\">Too many failed sign-ins: try again in "
+                    + locked + " s.</p>";
+        } else if (request.getParameter("error") != null) {
             message = "<p class=\"notice error\" role=\"alert\" id=\"login-error\">Wrong user name or password.</p>";
         } else if (request.getParameter("logout") != null) {
             message = "<p class=\"notice\" role=\"status\" id=\"login-out\">You are signed out.</p>";

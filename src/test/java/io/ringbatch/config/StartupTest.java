@@ -147,6 +147,74 @@ class StartupTest {
         }
     }
 
+    /** What an operator should see for a start-up failure they can fix: the report, no stack trace. */
+    private static void assertReport(CapturedOutput output, String... expected) {
+        String all = output.getOut() + output.getErr();
+        assertThat(all).contains("APPLICATION FAILED TO START").contains(expected)
+                .doesNotContain("\tat io.ringbatch").doesNotContain("\tat org.springframework");
+    }
+
+    @Test
+    void aDataDirThatIsAFileStopsStartUpWithAReport(@TempDir Path tmp, CapturedOutput output) throws Exception {
+        Path file = java.nio.file.Files.writeString(tmp.resolve("data"), "not a directory");
+        assertThatThrownBy(() -> start(file, "blocking", null, "ringbatch.security.admin-password=secret").close())
+                .isInstanceOf(DataDirectoryException.class);
+        assertReport(output, "ringbatch.data-dir " + file + " cannot be used: it exists and is not a directory",
+                "Point ringbatch.data-dir (RINGBATCH_DATADIR) at a directory");
+    }
+
+    @Test
+    void aDataDirOnAReadOnlyFileSystemStopsStartUpWithAReport(@TempDir Path tmp, CapturedOutput output)
+            throws Exception {
+        Path dir = java.nio.file.Files.createDirectories(tmp.resolve("ro"));
+        boolean root = "root".equals(System.getProperty("user.name"));
+        if (root) {
+            // root writes through permissions, not through a read-only mount
+            assertThat(new ProcessBuilder("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", dir.toString())
+                    .inheritIO().start().waitFor()).as("mount a read-only tmpfs").isZero();
+        } else {
+            java.nio.file.Files.setPosixFilePermissions(dir,
+                    java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+        }
+        try {
+            assertThatThrownBy(() -> start(dir, "blocking", null, "ringbatch.security.admin-password=secret").close())
+                    .isInstanceOf(DataDirectoryException.class);
+            assertReport(output, "ringbatch.data-dir " + dir + " cannot be used: it is not writable (",
+                    root ? "Read-only file system" : "permission denied");
+        } finally {
+            if (root) {
+                new ProcessBuilder("umount", dir.toString()).inheritIO().start().waitFor();
+            } else {
+                java.nio.file.Files.setPosixFilePermissions(dir,
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
+        }
+    }
+
+    @Test
+    void anH2DatabaseHeldByAnotherProcessStopsStartUpWithAReport(@TempDir Path dataDir, CapturedOutput output)
+            throws Exception {
+        // another process opens the data dir's database and keeps it open (H2's shell waits on its stdin)
+        String h2 = Path.of(org.h2.Driver.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        Process holder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", h2,
+                "org.h2.tools.Shell", "-url", "jdbc:h2:file:" + dataDir + "/ringbatch", "-user", "sa", "-password", "")
+                .redirectErrorStream(true).redirectOutput(dataDir.resolveSibling(dataDir.getFileName() + ".h2.log").toFile())
+                .start();
+        try {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!java.nio.file.Files.exists(dataDir.resolve("ringbatch.mv.db")) && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            Thread.sleep(500);
+            assertThat(holder.isAlive()).as("the H2 shell holds the database").isTrue();
+            assertThatThrownBy(() -> start(dataDir, "blocking", null, "ringbatch.security.admin-password=secret").close());
+            assertReport(output, "The H2 job repository is in use by another process",
+                    "give this one its own ringbatch.data-dir");
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
+    }
+
     private static int count(String text, String needle) {
         int n = 0;
         for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length())) {
