@@ -1,0 +1,154 @@
+package io.ringbatch.batch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The packaged service ({@code target/ringbatch-*.jar}) as a process of its own, for tests that kill it:
+ * started with {@code --key=value} arguments, logging to a file, and an HTTP client logged in as admin.
+ */
+public final class ServiceProcess implements AutoCloseable {
+    public static final JsonMapper JSON = JsonMapper.builder().build();
+    public static final String PASSWORD = "process-test-secret";
+
+    private final Process process;
+    private final int port;
+    private final Path log;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    private ServiceProcess(Process process, int port, Path log) {
+        this.process = process;
+        this.port = port;
+        this.log = log;
+    }
+
+    /** Starts the jar in {@code workDir} on {@code port} with these arguments, and waits until it is healthy. */
+    public static ServiceProcess start(Path workDir, int port, Path log, List<String> args) throws Exception {
+        File jar;
+        try (Stream<Path> s = Files.list(Path.of("target"))) {
+            jar = s.filter(p -> p.getFileName().toString().matches("ringbatch-.*\\.jar")
+                            && !p.getFileName().toString().endsWith("-plain.jar"))
+                    .findFirst().orElseThrow(() -> new IllegalStateException("no packaged jar in target/")).toFile();
+        }
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "-jar", jar.getAbsolutePath(), "--server.port=" + port,
+                "--ringbatch.security.admin-password=" + PASSWORD));
+        cmd.addAll(args);
+        Process p = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        ServiceProcess service = new ServiceProcess(p, port, log);
+        service.awaitHealthy();
+        return service;
+    }
+
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    public Path log() {
+        return log;
+    }
+
+    public boolean alive() {
+        return process.isAlive();
+    }
+
+    private HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+                .header("Authorization", "Basic " + Base64.getEncoder()
+                        .encodeToString(("admin:" + PASSWORD).getBytes(StandardCharsets.UTF_8)))
+                .timeout(Duration.ofSeconds(30));
+    }
+
+    public JsonNode get(String path) throws Exception {
+        HttpResponse<String> r = http.send(request(path).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body());
+    }
+
+    /** Submits the job and returns its id (202 expected). */
+    public String submit(String body) throws Exception {
+        HttpResponse<String> r = http.send(request("/api/jobs").POST(HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        return JSON.readTree(r.body()).get("id").asString();
+    }
+
+    /** Submits without waiting for the answer. */
+    public java.util.concurrent.CompletableFuture<HttpResponse<String>> submitAsync(String body) {
+        return http.sendAsync(request("/api/jobs").POST(HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Polls the job until it has ended; returns its last view. */
+    public JsonNode awaitEnd(String id, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            JsonNode job = get("/api/jobs/" + id);
+            String status = job.get("status").asString();
+            if (List.of("COMPLETED", "FAILED", "ABANDONED", "STOPPED").contains(status)
+                    && !(status.equals("STOPPED") && job.path("executions").size() == 0)) {
+                return job;
+            }
+            assertThat(System.nanoTime()).as("job did not end: %s", job).isLessThan(deadline);
+            Thread.sleep(100);
+        }
+    }
+
+    /** SIGKILL, and wait for the process to be gone. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
+    /** SIGTERM; true if it exited within the time. */
+    public boolean term(Duration within) throws InterruptedException {
+        process.destroy();
+        return process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void awaitHealthy() throws Exception {
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (System.nanoTime() < deadline) {
+            assertThat(process.isAlive()).as("the service died at start-up; see %s", log).isTrue();
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+                        URI.create("http://localhost:" + port + "/actuator/health")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the service did not become healthy; see " + log);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            kill();
+        }
+    }
+}
