@@ -54,6 +54,26 @@ class FinishTasklet implements Tasklet {
         deleteTree(staging);
         Files.createDirectories(staging);
         List<Operation.Piece> pieces = plan.operationPieces();
+        try {
+            merge(operation, job, plan, files, pieces, staging);
+            RunState state = pipeline.runStates().state(jobId);
+            writeReport(staging.resolve("job-report.json"), job, plan, state, execution);
+            moveIntoPlace(staging, output);
+        } catch (IOException | RuntimeException e) {
+            // a half-merged result helps nobody and holds the space a full disk needs back; the work files
+            // stay, so a restart merges again from them
+            try {
+                deleteTree(staging);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+        return RepeatStatus.FINISHED;
+    }
+
+    private static void merge(Operation operation, JobDefinition job, Plan plan, JobFiles files,
+                              List<Operation.Piece> pieces, Path staging) throws IOException {
         operation.merge(job.params(), new MergeInput() {
             @Override
             public List<Operation.Piece> pieces() {
@@ -83,10 +103,6 @@ class FinishTasklet implements Tasklet {
                 return staging;
             }
         });
-        RunState state = pipeline.runStates().state(jobId);
-        writeReport(staging.resolve("job-report.json"), job, plan, state, execution);
-        moveIntoPlace(staging, output);
-        return RepeatStatus.FINISHED;
     }
 
     private static void readFrames(FileChannel ch, List<Operation.Piece> pieces, MergeInput.RecordVisitor visitor)
