@@ -102,7 +102,8 @@ public class GrepOperation implements Operation {
             }
             lines = n;
         }
-        return new GrepProcessor(compiled, Boolean.parseBoolean(Params.stored(params, INVERT, "false")), lines);
+        return new GrepProcessor(compiled, Boolean.parseBoolean(Params.stored(params, INVERT, "false")), lines,
+                piece.path(), piece.start(), pattern);
     }
 
     @Override
@@ -211,6 +212,16 @@ public class GrepOperation implements Operation {
         }
     }
 
+    /** Character reads the regex engine may make on one line: a few tenths of a second of work. */
+    static final long MATCH_BUDGET = 100_000_000L;
+
+    /** A line on which the pattern backtracks without end. */
+    static final class PatternTooCostlyException extends RuntimeException {
+        PatternTooCostlyException(String message) {
+            super(message);
+        }
+    }
+
     private static final class GrepProcessor implements PieceProcessor {
         /** The whole pattern as a literal, or null. */
         private final GrepPattern.Literal literal;
@@ -225,8 +236,15 @@ public class GrepOperation implements Operation {
         private final ByteScan.Window window = new ByteScan.Window();
         private final RecordBuffer records = new RecordBuffer(1 << 12);
         private long lines;
+        private final String path;
+        private final long pieceStart;
+        private final String patternText;
 
-        GrepProcessor(GrepPattern pattern, boolean invert, long lines) {
+        GrepProcessor(GrepPattern pattern, boolean invert, long lines, String path, long pieceStart,
+                      String patternText) {
+            this.path = path;
+            this.pieceStart = pieceStart;
+            this.patternText = patternText;
             this.literal = pattern.literal;
             this.candidates = pattern.literal != null ? pattern.literal : pattern.required;
             this.chars = pattern.regex == null ? null : new Latin1Chars();
@@ -273,10 +291,30 @@ public class GrepOperation implements Operation {
                         return may;
                     }
                 }
-                matcher.region(start - from, end - from);
-                return matcher.find();
+                return find(from, start, end);
             }
             return literal.find(a, start, end) >= 0;
+        }
+
+        /**
+         * The regex engine over one line, with a budget of character reads: a pattern that backtracks
+         * without end on a line (nested quantifiers such as {@code (a+)+$} over a long run of a's) fails the
+         * job with a message instead of holding a worker forever. The automaton, which never backtracks,
+         * decides most lines before the engine is asked.
+         */
+        private boolean find(int from, int start, int end) {
+            chars.budget(MATCH_BUDGET);
+            try {
+                return matcher.region(start - from, end - from).find();
+            } catch (Latin1Chars.BudgetExceeded e) {
+                String where = pieceStart == 0 ? "line " + (lines) : "line " + lines + " counted from byte "
+                        + pieceStart;
+                throw new PatternTooCostlyException("grep: the pattern " + patternText + " needs more than "
+                        + MATCH_BUDGET + " steps on one line of " + path + " (" + where + "); it backtracks without "
+                        + "end there (nested quantifiers such as (a+)+ over a long line): simplify it");
+            } finally {
+                chars.budget(Long.MAX_VALUE);
+            }
         }
 
         /** Every line from {@code p} on, tested on its own ({@code from}: where the block starts). */
@@ -323,7 +361,7 @@ public class GrepOperation implements Operation {
                 lines++;
                 int nl = ByteScan.indexOf(a, hit, to, (byte) '\n');
                 int end = nl < 0 ? to : nl;
-                if (dfa.exact || matcher.region(start - from, end - from).find()) {
+                if (dfa.exact || find(from, start, end)) {
                     emit(a, start, end, out);
                 }
                 p = nl < 0 ? to : nl + 1;

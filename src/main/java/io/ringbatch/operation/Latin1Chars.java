@@ -10,6 +10,20 @@ final class Latin1Chars implements CharSequence {
     private byte[] bytes;
     private int offset;
     private int length;
+    /** Characters the regex engine may still read before {@link BudgetExceeded}; unlimited by default. */
+    private long budget = Long.MAX_VALUE;
+
+    /** The regex engine read more characters than its budget: it is backtracking without end. */
+    static final class BudgetExceeded extends RuntimeException {
+        BudgetExceeded() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** Allows the regex engine this many more character reads. */
+    void budget(long reads) {
+        budget = reads;
+    }
 
     Latin1Chars set(byte[] bytes, int offset, int length) {
         this.bytes = bytes;
@@ -32,6 +46,9 @@ final class Latin1Chars implements CharSequence {
     public char charAt(int index) {
         if (index < 0 || index >= length) {
             throw new IndexOutOfBoundsException(index);
+        }
+        if (--budget < 0) {
+            throw new BudgetExceeded();
         }
         return (char) (bytes[offset + index] & 0xff);
     }
