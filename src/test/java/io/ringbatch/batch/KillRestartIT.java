@@ -2,20 +2,13 @@ package io.ringbatch.batch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -24,7 +17,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The packaged service is killed with SIGKILL in the middle of a grep job over 1 GiB, started
@@ -34,20 +26,18 @@ import tools.jackson.databind.json.JsonMapper;
  */
 @Timeout(600)
 class KillRestartIT {
-    private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final String PASSWORD = "kill-test-secret";
     private static final String PATTERN = "[a-m]{2}[0-9][n-z ]+x[0-9]{2}";
 
     @TempDir
     Path dir;
 
-    private Process service;
+    private ServiceProcess service;
     private List<String> repository = List.of();
 
     @AfterEach
-    void stop() {
+    void stop() throws InterruptedException {
         if (service != null) {
-            service.destroyForcibly();
+            service.close();
         }
     }
 
@@ -76,13 +66,12 @@ class KillRestartIT {
                     "--spring.datasource.username=" + LocalPostgres.USER, "--spring.datasource.password=");
             String id = killAndRestart();
             // the service's own SQL on PostgreSQL: search, sort, counts by status
-            HttpClient http = HttpClient.newHttpClient();
-            JsonNode found = get(http, port, "/api/jobs?q=KILL%20TEST&sort=name&order=asc&status=COMPLETED");
+            JsonNode found = service.get("/api/jobs?q=KILL%20TEST&sort=name&order=asc&status=COMPLETED");
             assertThat(found.get("items").get(0).get("id").asString()).isEqualTo(id);
-            JsonNode overview = get(http, port, "/api/overview");
+            JsonNode overview = service.get("/api/overview");
             assertThat(overview.get("jobsByStatus").get("COMPLETED").asInt()).isEqualTo(1);
             assertThat(Files.readString(dir.resolve("second.log"))).contains("org.postgresql");
-            service.destroyForcibly().waitFor();
+            service.kill();
         }
     }
 
@@ -93,24 +82,17 @@ class KillRestartIT {
         Path output = Files.createDirectories(dir.resolve("output"));
         Path data = Files.createDirectories(dir.resolve("data"));
         generate(input);
-        port = freePort();
+        port = ServiceProcess.freePort();
 
-        service = start(port, data, input, output, dir.resolve("first.log"));
-        HttpClient http = HttpClient.newHttpClient();
-        awaitHealthy(http, port);
-        String body = "{\"name\":\"kill test\",\"operation\":\"grep\",\"params\":{\"pattern\":\"" + PATTERN + "\"},"
-                + "\"input\":{\"root\":\"" + input + "\"}}";
-        HttpResponse<String> submitted = http.send(request(port, "/api/jobs")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
-        String id = JSON.readTree(submitted.body()).get("id").asString();
+        service = start(data, input, output, dir.resolve("first.log"));
+        String id = service.submit("{\"name\":\"kill test\",\"operation\":\"grep\",\"params\":{\"pattern\":\""
+                + PATTERN + "\"},\"input\":{\"root\":\"" + input + "\"}}");
 
         // kill it while it processes: once a worker has committed some of its work
         long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
         JsonNode job;
         while (true) {
-            job = get(http, port, "/api/jobs/" + id);
+            job = service.get("/api/jobs/" + id);
             String status = job.get("status").asString();
             assertThat(status).as("the job ended before the kill: %s", job).isIn("QUEUED", "STARTING", "STARTED");
             if (job.get("progress").get("bytesDone").asLong() > 0) {
@@ -122,20 +104,18 @@ class KillRestartIT {
         JsonNode beforeKill = job;
         if (term) {
             long termAt = System.nanoTime();
-            service.destroy(); // SIGTERM
-            assertThat(service.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("exited after SIGTERM").isTrue();
+            assertThat(service.term(Duration.ofSeconds(60))).as("exited after SIGTERM").isTrue();
             assertThat(Duration.ofNanos(System.nanoTime() - termAt)).as("within the chart's grace period")
                     .isLessThan(Duration.ofSeconds(45));
         } else {
-            service.destroyForcibly().waitFor();
+            service.kill();
         }
         assertThat(output.resolve(id)).as("the job had finished before the kill; it needs more input").doesNotExist();
 
-        service = start(port, data, input, output, dir.resolve("second.log"));
-        awaitHealthy(http, port);
+        service = start(data, input, output, dir.resolve("second.log"));
         deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
         while (true) {
-            job = get(http, port, "/api/jobs/" + id);
+            job = service.get("/api/jobs/" + id);
             String status = job.get("status").asString();
             if (status.equals("COMPLETED") || status.equals("FAILED") || status.equals("ABANDONED")) {
                 break;
@@ -157,26 +137,16 @@ class KillRestartIT {
         return id;
     }
 
-    private Process start(int port, Path data, Path input, Path output, Path log) throws IOException {
-        File jar;
-        try (Stream<Path> s = Files.list(Path.of("target"))) {
-            jar = s.filter(p -> p.getFileName().toString().matches("ringbatch-.*\\.jar")
-                            && !p.getFileName().toString().endsWith("-plain.jar"))
-                    .findFirst().orElseThrow(() -> new IllegalStateException("no packaged jar in target/")).toFile();
-        }
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-jar", jar.getAbsolutePath(),
-                "--server.port=" + port,
+    private ServiceProcess start(Path data, Path input, Path output, Path log) throws Exception {
+        List<String> args = new ArrayList<>(List.of(
                 "--ringbatch.data-dir=" + data,
                 "--ringbatch.input-roots=" + input,
                 "--ringbatch.output-root=" + output,
-                "--ringbatch.security.admin-password=" + PASSWORD,
                 "--ringbatch.workers=1",
                 "--ringbatch.pipeline.commit-interval=4",
                 "--ringbatch.pipeline.split-size=32MB"));
-        cmd.addAll(repository);
-        return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+        args.addAll(repository);
+        return ServiceProcess.start(dir, port, log, args);
     }
 
     private static void generate(Path input) throws IOException {
@@ -218,43 +188,5 @@ class KillRestartIT {
             assertThat(p.waitFor()).isLessThanOrEqualTo(1);
         }
         return all.toByteArray();
-    }
-
-    private static HttpRequest.Builder request(int port, String path) {
-        return HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
-                .header("Authorization", "Basic " + Base64.getEncoder()
-                        .encodeToString(("admin:" + PASSWORD).getBytes(StandardCharsets.UTF_8)))
-                .timeout(Duration.ofSeconds(30));
-    }
-
-    private static JsonNode get(HttpClient http, int port, String path) throws Exception {
-        HttpResponse<String> r = http.send(request(port, path).GET().build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        return JSON.readTree(r.body());
-    }
-
-    private void awaitHealthy(HttpClient http, int port) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        while (System.nanoTime() < deadline) {
-            assertThat(service.isAlive()).as("the service died at start-up; see its log in %s", dir).isTrue();
-            try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-                        URI.create("http://localhost:" + port + "/actuator/health")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not listening yet
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("the service did not become healthy");
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 }
