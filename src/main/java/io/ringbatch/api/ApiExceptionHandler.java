@@ -3,7 +3,9 @@ package io.ringbatch.api;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.net.URI;
+import java.util.Collection;
 import java.util.List;
+import org.apache.tomcat.util.http.InvalidParameterException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.Ordered;
@@ -21,6 +23,8 @@ import org.springframework.web.context.request.async.AsyncRequestNotUsableExcept
 import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
 import org.springframework.web.util.DisconnectedClientHelper;
 import tools.jackson.core.JacksonException;
+import tools.jackson.databind.DatabindException;
+import tools.jackson.databind.exc.MismatchedInputException;
 
 /**
  * Every exception of a request under {@code /api} as an RFC 9457 problem ({@code application/problem+json}):
@@ -48,14 +52,23 @@ public class ApiExceptionHandler {
         if (!Problems.isApi(ApiProblemFilter.path(request))) {
             throw e;
         }
+        JacksonException jackson = null;
         for (Throwable t = e; t != null; t = t.getCause()) {
+            // Jackson wraps the reader's exceptions: the size limit first, wherever it is in the chain
             if (t instanceof ApiProblemFilter.BodyTooLargeException) {
                 return problem(HttpStatus.CONTENT_TOO_LARGE, t.getMessage(), request);
             }
-            if (t instanceof JacksonException j) {
-                ApiException malformed = JobRequestReader.malformed(j);
-                return problem(malformed.status(), malformed.getMessage(), request);
+            if (jackson == null && t instanceof JacksonException j) {
+                jackson = j;
             }
+        }
+        if (jackson instanceof DatabindException mismatch
+                && !String.valueOf(mismatch.getOriginalMessage()).startsWith("Trailing token")) {
+            return mismatched(mismatch, request);
+        }
+        if (jackson != null) {
+            ApiException malformed = JobRequestReader.malformed(jackson);
+            return problem(malformed.status(), malformed.getMessage(), request);
         }
         String message = e.getMessage();
         if (message != null && message.startsWith("Required request body is missing")) {
@@ -63,6 +76,49 @@ public class ApiExceptionHandler {
         }
         return problem(HttpStatus.BAD_REQUEST, "the request body cannot be read", request);
     }
+
+    /**
+     * Well-formed JSON of the wrong shape for the body's type: named by its field path and the JSON type
+     * expected, not in Jackson's words (which name Java classes).
+     */
+    private static ResponseEntity<ProblemDetail> mismatched(DatabindException e, HttpServletRequest request) {
+        StringBuilder field = new StringBuilder();
+        for (JacksonException.Reference ref : e.getPath()) {
+            if (ref.getPropertyName() != null) {
+                field.append(field.isEmpty() ? "" : ".").append(ref.getPropertyName());
+            } else if (ref.getIndex() >= 0) {
+                field.append('[').append(ref.getIndex()).append(']');
+            }
+        }
+        Class<?> type = e instanceof MismatchedInputException m ? m.getTargetType() : null;
+        String expected = type == null ? null
+                : Collection.class.isAssignableFrom(type) || type.isArray() ? "an array"
+                : CharSequence.class.isAssignableFrom(type) ? "a string"
+                : type == Boolean.class || type == boolean.class ? "true or false"
+                : Number.class.isAssignableFrom(type) || type.isPrimitive() ? "a number"
+                : "a JSON object";
+        String reason = expected == null ? "is not of the expected JSON type" : "must be " + expected;
+        if (field.isEmpty()) {
+            return problem(HttpStatus.BAD_REQUEST, "the request body " + reason, request);
+        }
+        ResponseEntity<ProblemDetail> response = problem(HttpStatus.BAD_REQUEST, field + ": " + reason, request);
+        response.getBody().setProperty("field", field.toString());
+        response.getBody().setProperty("errors", List.of(new FieldError(field.toString(), reason)));
+        return response;
+    }
+
+    /** Tomcat refuses to decode the query string (not UTF-8 once percent-decoded, too many parameters). */
+    @ExceptionHandler(InvalidParameterException.class)
+    public ResponseEntity<ProblemDetail> badParameters(InvalidParameterException e, HttpServletRequest request)
+            throws InvalidParameterException {
+        if (!Problems.isApi(ApiProblemFilter.path(request))) {
+            throw e;
+        }
+        return problem(HttpStatus.BAD_REQUEST, BAD_PARAMETERS, request);
+    }
+
+    static final String BAD_PARAMETERS = "the query string cannot be read: a parameter is not percent-encoded UTF-8, "
+            + "or there are too many parameters";
 
     @ExceptionHandler(MethodArgumentTypeMismatchException.class)
     public ResponseEntity<ProblemDetail> mistyped(MethodArgumentTypeMismatchException e, HttpServletRequest request)

@@ -15,6 +15,7 @@ import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import org.apache.tomcat.util.http.InvalidParameterException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
@@ -80,6 +81,11 @@ public class ApiProblemFilter extends OncePerRequestFilter implements Ordered {
         } catch (IOException | ServletException | RuntimeException e) {
             if (response.isCommitted()) {
                 throw e;
+            }
+            if (e instanceof InvalidParameterException) {
+                // a filter asked for a parameter of a query string that Tomcat cannot decode
+                problems.problem(400, ApiExceptionHandler.BAD_PARAMETERS);
+                return;
             }
             log.error("{} {} failed", request.getMethod(), request.getRequestURI(), e);
             problems.problem(500, "internal error; see the service log");

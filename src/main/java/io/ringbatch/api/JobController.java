@@ -11,6 +11,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
@@ -167,6 +168,9 @@ public class JobController {
                 throw ApiException.notFound("job " + id + " has no output file '" + relative + "'");
             }
         } catch (NoSuchFileException e) {
+            throw ApiException.notFound("job " + id + " has no output file '" + relative + "'");
+        } catch (FileSystemException e) {
+            // a name too long, a component that is not a directory, a loop: nothing there to download
             throw ApiException.notFound("job " + id + " has no output file '" + relative + "'");
         }
         if (!Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.springframework.http.HttpStatus;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.StreamReadFeature;
@@ -24,6 +25,9 @@ final class JobRequestReader {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
+
+    /** The Java method a limit of Jackson's comes from, as its messages name it. */
+    private static final Pattern CONSTRAINT_SOURCE = Pattern.compile(",? from `[\\w$.]+\\(\\)`");
 
     private JobRequestReader() {
     }
@@ -81,6 +85,10 @@ final class JobRequestReader {
             message = "not valid JSON";
         }
         message = message.lines().findFirst().orElse("").trim();
+        if (message.startsWith("Trailing token")) {
+            message = "more content after the end of the JSON value"; // Jackson's words name Java types
+        }
+        message = CONSTRAINT_SOURCE.matcher(message).replaceAll("");
         if (message.length() > 300) {
             message = message.substring(0, 300) + "...";
         }

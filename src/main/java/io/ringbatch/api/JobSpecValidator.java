@@ -4,6 +4,7 @@ import io.ringbatch.config.RingbatchProperties;
 import io.ringbatch.operation.InvalidParameterException;
 import io.ringbatch.operation.Operation;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystems;
@@ -35,6 +36,10 @@ public class JobSpecValidator {
     static final int MAX_NAME = 200;
     static final int MAX_GLOBS = 1000;
     static final int MAX_GLOB_LENGTH = 1000;
+    /** Below PATH_MAX (4096) with room for the staging directory's name and the files inside. */
+    static final int MAX_OUTPUT_PATH_BYTES = 3900;
+    /** NAME_MAX (255) less what the staging directory adds: "." and ".ringbatch-staging". */
+    static final int MAX_OUTPUT_NAME_BYTES = 255 - 19;
 
     private final RingbatchProperties properties;
     private final ObjectProvider<Operation> operationBeans;
@@ -271,6 +276,12 @@ public class JobSpecValidator {
         if (rest != null) {
             real = real.resolve(rest);
         }
+        String tooLong = tooLong(real);
+        if (tooLong != null) {
+            // past RB_JOB.OUTPUT_PATH (4096 characters) or what the file system takes: refused here, not at the end
+            errors.add(new FieldError(field, tooLong));
+            return null;
+        }
         if (!real.startsWith(realRoot) || real.equals(realRoot)) {
             errors.add(new FieldError(field, "leads (through a symbolic link) outside the output root " + root));
             return null;
@@ -302,6 +313,19 @@ public class JobSpecValidator {
             }
         }
         return real;
+    }
+
+    /** Why the output path cannot be made (with the job's staging directory beside it), or null. */
+    static String tooLong(Path path) {
+        if (path.toString().getBytes(StandardCharsets.UTF_8).length > MAX_OUTPUT_PATH_BYTES) {
+            return "is too long: at most " + MAX_OUTPUT_PATH_BYTES + " bytes";
+        }
+        for (Path part : path) {
+            if (part.toString().getBytes(StandardCharsets.UTF_8).length > MAX_OUTPUT_NAME_BYTES) {
+                return "has a name longer than " + MAX_OUTPUT_NAME_BYTES + " bytes";
+            }
+        }
+        return null;
     }
 
     private static Path parse(String value, String field, List<FieldError> errors) {
