@@ -2,6 +2,7 @@ package io.ringbatch.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ringbatch.TestDirs;
 import io.ringbatch.operation.Operation;
 import java.io.IOException;
 import java.io.InputStream;
@@ -74,9 +75,7 @@ class ApiFuzzTest {
 
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {
-        registry.add("ringbatch.data-dir", () -> dataDir.toString());
-        registry.add("ringbatch.input-roots", () -> dataDir.resolve("input").toString());
-        registry.add("ringbatch.output-root", () -> dataDir.resolve("output").toString());
+        TestDirs.register(registry, () -> dataDir);
     }
 
     @TestConfiguration

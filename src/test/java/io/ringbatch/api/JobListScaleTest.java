@@ -3,6 +3,7 @@ package io.ringbatch.api;
 import static io.ringbatch.api.ApiHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ringbatch.TestDirs;
 import java.nio.file.Path;
 import java.sql.Timestamp;
 import java.time.Instant;
@@ -36,9 +37,7 @@ class JobListScaleTest {
 
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {
-        registry.add("ringbatch.data-dir", () -> dataDir.toString());
-        registry.add("ringbatch.input-roots", () -> dataDir.resolve("input").toString());
-        registry.add("ringbatch.output-root", () -> dataDir.resolve("output").toString());
+        TestDirs.register(registry, () -> dataDir);
     }
 
     @LocalServerPort

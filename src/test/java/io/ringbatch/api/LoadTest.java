@@ -4,6 +4,7 @@ import static io.ringbatch.api.ApiHttp.assertProblem;
 import static io.ringbatch.api.ApiHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ringbatch.TestDirs;
 import io.ringbatch.operation.Operation;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -76,9 +77,7 @@ class LoadTest {
 
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {
-        registry.add("ringbatch.data-dir", () -> dataDir.toString());
-        registry.add("ringbatch.input-roots", () -> dataDir.resolve("input").toString());
-        registry.add("ringbatch.output-root", () -> dataDir.resolve("output").toString());
+        TestDirs.register(registry, () -> dataDir);
     }
 
     @TestConfiguration

@@ -3,6 +3,7 @@ package io.ringbatch.batch;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.ringbatch.TestDirs;
 import io.ringbatch.operation.Operation;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -48,9 +49,7 @@ class PipelineTest {
 
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {
-        registry.add("ringbatch.data-dir", () -> dataDir.toString());
-        registry.add("ringbatch.input-roots", () -> dataDir.resolve("input").toString());
-        registry.add("ringbatch.output-root", () -> dataDir.resolve("output").toString());
+        TestDirs.register(registry, () -> dataDir);
     }
 
     @TestConfiguration

@@ -3,6 +3,7 @@ package io.ringbatch.dashboard;
 import static io.ringbatch.api.ApiHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ringbatch.TestDirs;
 import io.ringbatch.api.ApiHttp;
 import io.ringbatch.api.ListOperation;
 import io.ringbatch.operation.Operation;
@@ -56,9 +57,7 @@ class DashboardApiTest {
 
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {
-        registry.add("ringbatch.data-dir", () -> dataDir.toString());
-        registry.add("ringbatch.input-roots", () -> dataDir.resolve("input").toString());
-        registry.add("ringbatch.output-root", () -> dataDir.resolve("output").toString());
+        TestDirs.register(registry, () -> dataDir);
     }
 
     @LocalServerPort

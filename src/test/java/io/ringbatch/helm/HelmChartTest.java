@@ -3,6 +3,7 @@ package io.ringbatch.helm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.ringbatch.TestDirs;
 import com.google.gson.Gson;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
@@ -82,9 +83,7 @@ class HelmChartTest {
 
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {
-        registry.add("ringbatch.data-dir", () -> dataDir.toString());
-        registry.add("ringbatch.input-roots", () -> dataDir.resolve("input").toString());
-        registry.add("ringbatch.output-root", () -> dataDir.resolve("output").toString());
+        TestDirs.register(registry, () -> dataDir);
     }
 
     @LocalServerPort

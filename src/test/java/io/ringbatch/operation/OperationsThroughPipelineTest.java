@@ -2,6 +2,7 @@ package io.ringbatch.operation;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ringbatch.TestDirs;
 import io.ringbatch.batch.JobDefinition;
 import io.ringbatch.batch.JobFiles;
 import io.ringbatch.batch.JobRunner;
@@ -54,9 +55,7 @@ class OperationsThroughPipelineTest {
 
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {
-        registry.add("ringbatch.data-dir", () -> dataDir.toString());
-        registry.add("ringbatch.input-roots", () -> dataDir.resolve("input").toString());
-        registry.add("ringbatch.output-root", () -> dataDir.resolve("output").toString());
+        TestDirs.register(registry, () -> dataDir);
     }
 
     @Autowired
