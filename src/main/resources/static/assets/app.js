@@ -277,6 +277,11 @@
   }
 
   function renderStatusChips(counts) {
+    // rebuilt only when something changed: a select or a chip replaced every second would close an open
+    // dropdown and drop the keyboard focus
+    const key = JSON.stringify(counts) + '|' + state.list.status;
+    if (key === state.renderedStatus) return;
+    state.renderedStatus = key;
     const box = $('ov-status');
     box.replaceChildren(...STATUSES.filter((s) => counts[s] > 0 || ['STARTED', 'QUEUED', 'FAILED', 'COMPLETED'].includes(s))
       .map((s) => h('button', {

@@ -132,7 +132,8 @@ public class DashboardController {
     private Overview overview(boolean fullHistory) {
         Map<String, Integer> counts = jobs.countByStatus();
         int running = counts.get("STARTING") + counts.get("STARTED") + counts.get("STOPPING");
-        List<Throughput.Sample> history = throughput.history();
+        // the stream sends only the newest sample: no copy of the 10 minutes every second
+        List<Throughput.Sample> history = fullHistory ? throughput.history() : throughput.recent(5);
         double rate = history.subList(Math.max(0, history.size() - 5), history.size()).stream()
                 .mapToDouble(Throughput.Sample::bytesPerSecond).average().orElse(0);
         Throughput.Sample latest = history.isEmpty() ? null : history.get(history.size() - 1);

@@ -101,9 +101,14 @@ public class Throughput implements SmartLifecycle {
         return new ArrayList<>(history);
     }
 
-    /** The latest second, or null before the first. */
-    public synchronized Sample latest() {
-        return history.peekLast();
+    /** The newest {@code n} seconds (fewer at first), oldest first. */
+    public synchronized List<Sample> recent(int n) {
+        List<Sample> out = new ArrayList<>(Math.min(n, history.size()));
+        var newestFirst = history.descendingIterator();
+        while (out.size() < n && newestFirst.hasNext()) {
+            out.add(0, newestFirst.next());
+        }
+        return out;
     }
 
     /** Once a second. */

@@ -3,7 +3,6 @@ package io.ringbatch.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ringbatch.TestDirs;
-import io.ringbatch.operation.Operation;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -32,9 +31,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -58,6 +56,7 @@ import tools.jackson.databind.JsonNode;
         "ringbatch.max-concurrent-jobs=2",
         "ringbatch.queue-capacity=100000",
         "ringbatch.workers=2"})
+@Import(ListOperation.Config.class)
 @DirtiesContext
 @Timeout(240)
 class ApiFuzzTest {
@@ -76,14 +75,6 @@ class ApiFuzzTest {
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {
         TestDirs.register(registry, () -> dataDir);
-    }
-
-    @TestConfiguration
-    static class Ops {
-        @Bean
-        Operation listOperation() {
-            return new ListOperation();
-        }
     }
 
     @LocalServerPort

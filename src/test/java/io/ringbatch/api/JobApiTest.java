@@ -6,7 +6,6 @@ import static io.ringbatch.api.ApiHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ringbatch.TestDirs;
-import io.ringbatch.operation.Operation;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,9 +24,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -46,6 +44,7 @@ import tools.jackson.databind.JsonNode;
         "ringbatch.workers=2",
         "ringbatch.pipeline.commit-interval=1",
         "ringbatch.api.max-event-streams=3"})
+@Import(ListOperation.Config.class)
 @DirtiesContext
 @Timeout(120)
 class JobApiTest {
@@ -60,14 +59,6 @@ class JobApiTest {
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {
         TestDirs.register(registry, () -> dataDir);
-    }
-
-    @TestConfiguration
-    static class Ops {
-        @Bean
-        Operation listOperation() {
-            return new ListOperation();
-        }
     }
 
     @LocalServerPort

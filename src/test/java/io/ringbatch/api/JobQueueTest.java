@@ -5,7 +5,6 @@ import static io.ringbatch.api.ApiHttp.assertProblem;
 import static io.ringbatch.api.ApiHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.ringbatch.operation.Operation;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -23,9 +22,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -43,6 +41,7 @@ import tools.jackson.databind.JsonNode;
         "ringbatch.queue-capacity=2",
         "ringbatch.workers=2",
         "ringbatch.pipeline.commit-interval=1"})
+@Import(ListOperation.Config.class)
 @DirtiesContext
 @Timeout(180)
 class JobQueueTest {
@@ -56,14 +55,6 @@ class JobQueueTest {
         registry.add("ringbatch.data-dir", () -> dataDir.toString());
         registry.add("ringbatch.input-roots", () -> dataDir.toString());
         registry.add("ringbatch.output-root", () -> dataDir.resolve("output").toString());
-    }
-
-    @TestConfiguration
-    static class Ops {
-        @Bean
-        Operation listOperation() {
-            return new ListOperation();
-        }
     }
 
     @LocalServerPort

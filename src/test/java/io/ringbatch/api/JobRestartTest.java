@@ -4,7 +4,6 @@ import static io.ringbatch.api.ApiHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ringbatch.RingbatchApplication;
-import io.ringbatch.operation.Operation;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -14,8 +13,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Configuration;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -30,14 +27,6 @@ class JobRestartTest {
     @TempDir
     Path dataDir;
 
-    @Configuration(proxyBeanMethods = false)
-    static class Ops {
-        @Bean
-        Operation listOperation() {
-            return new ListOperation();
-        }
-    }
-
     private ConfigurableApplicationContext start() {
         Map<String, Object> props = new HashMap<>();
         props.put("server.port", "0");
@@ -49,7 +38,7 @@ class JobRestartTest {
         props.put("ringbatch.workers", "2");
         props.put("ringbatch.pipeline.commit-interval", "1");
         props.put("spring.lifecycle.timeout-per-shutdown-phase", "5s");
-        return new SpringApplicationBuilder(RingbatchApplication.class, Ops.class).properties(props).run();
+        return new SpringApplicationBuilder(RingbatchApplication.class, ListOperation.Config.class).properties(props).run();
     }
 
     private static ApiHttp http(ConfigurableApplicationContext app) {

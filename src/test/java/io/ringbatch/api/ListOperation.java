@@ -147,4 +147,15 @@ public class ListOperation implements Operation {
     public List<String> outputNames(Map<String, String> params, List<String> inputPaths) {
         return List.of("files.txt", "nested/dir/count.txt");
     }
+
+    /**
+     * Puts the operation into a test's application: {@code @Import(ListOperation.Config.class)}, or a source
+     * of a {@code SpringApplicationBuilder}. Not annotated, so that component scanning never finds it.
+     */
+    public static class Config {
+        @org.springframework.context.annotation.Bean
+        Operation listOperation() {
+            return new ListOperation();
+        }
+    }
 }

@@ -5,7 +5,6 @@ import static io.ringbatch.api.ApiHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ringbatch.TestDirs;
-import io.ringbatch.operation.Operation;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,9 +41,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -63,6 +61,7 @@ import tools.jackson.databind.JsonNode;
         "ringbatch.queue-capacity=100",
         "ringbatch.workers=2",
         "ringbatch.api.max-event-streams=200"})
+@Import(ListOperation.Config.class)
 @DirtiesContext
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(240)
@@ -78,14 +77,6 @@ class LoadTest {
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {
         TestDirs.register(registry, () -> dataDir);
-    }
-
-    @TestConfiguration
-    static class Ops {
-        @Bean
-        Operation listOperation() {
-            return new ListOperation();
-        }
     }
 
     @LocalServerPort

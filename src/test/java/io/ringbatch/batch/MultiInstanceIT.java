@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.ringbatch.RingbatchApplication;
 import io.ringbatch.api.ApiHttp;
 import io.ringbatch.api.ListOperation;
-import io.ringbatch.operation.Operation;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -15,8 +14,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Configuration;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -30,14 +27,6 @@ import tools.jackson.databind.JsonNode;
 class MultiInstanceIT {
     @TempDir
     Path dir;
-
-    @Configuration(proxyBeanMethods = false)
-    static class Ops {
-        @Bean
-        Operation listOperation() {
-            return new ListOperation();
-        }
-    }
 
     private ConfigurableApplicationContext start(String instance, LocalPostgres postgres) {
         Map<String, Object> props = new HashMap<>();
@@ -55,7 +44,7 @@ class MultiInstanceIT {
         props.put("spring.datasource.username", LocalPostgres.USER);
         props.put("spring.datasource.password", "");
         // as arguments: they must win over the H2 URL of the service's own application.yml
-        return new SpringApplicationBuilder(RingbatchApplication.class, Ops.class)
+        return new SpringApplicationBuilder(RingbatchApplication.class, ListOperation.Config.class)
                 .run(props.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new));
     }
 

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.ringbatch.TestDirs;
 import io.ringbatch.api.ApiHttp;
 import io.ringbatch.api.ListOperation;
-import io.ringbatch.operation.Operation;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -21,9 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -40,20 +37,12 @@ import tools.jackson.databind.JsonNode;
         "ringbatch.security.viewer-password=" + ApiHttp.VIEWER_PW,
         "ringbatch.workers=2",
         "ringbatch.pipeline.commit-interval=1"})
-@Import(DashboardApiTest.Ops.class)
+@Import(ListOperation.Config.class)
 @DirtiesContext
 @Timeout(120)
 class DashboardApiTest {
     @TempDir
     static Path dataDir;
-
-    @TestConfiguration(proxyBeanMethods = false)
-    static class Ops {
-        @Bean
-        Operation listOperation() {
-            return new ListOperation();
-        }
-    }
 
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {

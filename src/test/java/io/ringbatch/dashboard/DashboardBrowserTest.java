@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.ringbatch.RingbatchApplication;
 import io.ringbatch.api.ApiHttp;
 import io.ringbatch.api.ListOperation;
-import io.ringbatch.operation.Operation;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -29,8 +28,6 @@ import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.Select;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Configuration;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -53,14 +50,6 @@ class DashboardBrowserTest {
     private Path small;
     private Path slow;
 
-    @Configuration(proxyBeanMethods = false)
-    static class Ops {
-        @Bean
-        Operation listOperation() {
-            return new ListOperation();
-        }
-    }
-
     private ConfigurableApplicationContext start() {
         Map<String, Object> props = new HashMap<>();
         props.put("server.port", Integer.toString(port));
@@ -72,7 +61,7 @@ class DashboardBrowserTest {
         props.put("ringbatch.workers", "2");
         props.put("ringbatch.pipeline.commit-interval", "1");
         props.put("spring.lifecycle.timeout-per-shutdown-phase", "5s");
-        return new SpringApplicationBuilder(RingbatchApplication.class, Ops.class).properties(props).run();
+        return new SpringApplicationBuilder(RingbatchApplication.class, ListOperation.Config.class).properties(props).run();
     }
 
     private String base() {
