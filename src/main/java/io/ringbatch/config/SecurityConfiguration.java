@@ -253,7 +253,9 @@ public class SecurityConfiguration {
 
     @Bean
     PasswordEncoder passwordEncoder() {
-        return PasswordEncoderFactories.createDelegatingPasswordEncoder();
+        // API clients send basic credentials with every request: one bcrypt check per client per minute
+        return new VerifiedPasswordCache(PasswordEncoderFactories.createDelegatingPasswordEncoder(),
+                java.time.Duration.ofMinutes(1), 256, java.time.Clock.systemUTC());
     }
 
     @Bean
