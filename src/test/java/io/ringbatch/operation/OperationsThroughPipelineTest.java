@@ -41,7 +41,8 @@ import tools.jackson.databind.json.JsonMapper;
         "ringbatch.io.block-size=64KB",
         "ringbatch.pipeline.split-size=1MB",
         "ringbatch.pipeline.commit-interval=3",
-        "ringbatch.workers=2"})
+        "ringbatch.workers=2",
+        "ringbatch.operations.noop=true"})
 @DirtiesContext
 @Timeout(300)
 class OperationsThroughPipelineTest {
@@ -145,6 +146,20 @@ class OperationsThroughPipelineTest {
                     assertThat(obj.get(header.get(c)).isNull()).as("a missing field is null").isTrue();
                 }
             }
+        }
+    }
+
+    @Test
+    void noopReadsEveryByteAndWritesOnlyTheReport() throws Exception {
+        String id = submit("noop", Map.of(), input);
+        Path out = await(id);
+        long total = 0;
+        for (String p : paths) {
+            total += Files.size(input.resolve(p));
+        }
+        assertThat(runner.state(id).bytesDone()).isEqualTo(total);
+        try (var files = Files.list(out)) {
+            assertThat(files.map(f -> f.getFileName().toString())).containsExactly("job-report.json");
         }
     }
 
