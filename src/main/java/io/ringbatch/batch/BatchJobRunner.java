@@ -50,12 +50,17 @@ public class BatchJobRunner implements JobRunner, org.springframework.context.Sm
         this.states = states;
         this.jobEnd = jobEnd;
         this.properties = properties;
+        // an ended execution keeps no stop signal (a restart starts with a fresh one)
+        jobEnd.add(jobId -> PartitionWork.StopSignals.reset(pipeline.files(jobId).dir()));
     }
 
     @Override
     public long start(JobDefinition definition) throws JobRunnerException {
         try {
-            pipeline.files(definition.jobId()).writeDefinition(definition);
+            JobFiles files = pipeline.files(definition.jobId());
+            files.writeDefinition(definition);
+            Planner.recordHardLinkPolicy(files, properties.input().allowHardLinks());
+            PartitionWork.StopSignals.reset(files.dir());
             jobEnd.launching(definition.jobId());
             JobExecution execution = operator.start(job, RunStates.parameters(definition.jobId()));
             return execution.getId();
@@ -83,6 +88,14 @@ public class BatchJobRunner implements JobRunner, org.springframework.context.Sm
             last = operator.recover(last);
         }
         try {
+            JobFiles files = pipeline.files(jobId);
+            Planner.recordHardLinkPolicy(files, properties.input().allowHardLinks());
+            PartitionWork.StopSignals.reset(files.dir());
+        } catch (IOException e) {
+            throw new JobRunnerException("cannot restart job " + jobId + ": cannot write to its work dir: "
+                    + e.getMessage(), e);
+        }
+        try {
             jobEnd.launching(jobId);
             return operator.restart(last).getId();
         } catch (Exception e) {
@@ -103,6 +116,7 @@ public class BatchJobRunner implements JobRunner, org.springframework.context.Sm
                     true);
         }
         if (last.getStatus() == BatchStatus.STOPPING) {
+            PartitionWork.StopSignals.raise(pipeline.files(jobId).dir());
             return;
         }
         try {
@@ -110,6 +124,9 @@ public class BatchJobRunner implements JobRunner, org.springframework.context.Sm
         } catch (Exception e) {
             throw new JobRunnerException("job " + jobId + " could not be stopped: " + e.getMessage(), true);
         }
+        // Spring Batch sees the stop at the partitions' next commits; an operation whose blocks are slow
+        // (a costly regex on every line) sees this between lines and abandons its block
+        PartitionWork.StopSignals.raise(pipeline.files(jobId).dir());
     }
 
     @Override
@@ -276,6 +293,7 @@ public class BatchJobRunner implements JobRunner, org.springframework.context.Sm
                 java.nio.file.Files.createDirectories(pipeline.files(jobId).dir());
                 java.nio.file.Files.writeString(pipeline.files(jobId).dir().resolve(RESUME_MARKER), "");
                 operator.stop(execution);
+                PartitionWork.StopSignals.raise(pipeline.files(jobId).dir());
                 stopping.add(jobId);
             } catch (Exception e) {
                 log.warn("job {}: could not stop it for the shutdown: {}", jobId, e.getMessage());

@@ -16,7 +16,11 @@ public interface JobRunner {
     /** Starts a new execution of a STOPPED or FAILED job, continuing where it stopped. */
     long restart(String jobId) throws JobRunnerException;
 
-    /** Asks the running execution to stop at its next commit; it ends STOPPED and can restart. */
+    /**
+     * Asks the running execution to stop at its next commit; it ends STOPPED and can restart. An operation
+     * whose blocks take long (grep with a costly regex) stops sooner, between lines, dropping the work
+     * since the commit.
+     */
     void stop(String jobId) throws JobRunnerException;
 
     /** Marks a stopped or failed job ABANDONED: it will never restart. */

@@ -15,6 +15,9 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.springframework.batch.core.job.JobInterruptedException;
 import org.springframework.batch.infrastructure.item.Chunk;
 import org.springframework.batch.infrastructure.item.ExecutionContext;
 import org.springframework.batch.infrastructure.item.ItemStreamException;
@@ -33,6 +36,15 @@ import org.springframework.batch.infrastructure.item.ItemStreamReader;
  * <li>bytes and files done, and the time spent waiting for blocks and processing them.</li>
  * </ul>
  * Files are forced to disk before the step's transaction commits the lengths that count them.
+ * <p>
+ * A stop of the job is seen by Spring Batch at the next commit; an operation whose block takes long
+ * (grep with a costly regex) also sees it between lines through {@link FragmentSink#stopRequested()}
+ * and abandons the block: the chunk rolls back, the step ends STOPPED, and a restart resumes at the
+ * last commit.
+ * <p>
+ * An input file with more than one hard link is refused (skipped with {@code skipUnreadable}) unless
+ * the job runs with hard links allowed ({@link Planner#hardLinksAllowed}): its other name may lie
+ * outside the input root. The planner refuses it first; this checks again when the file is opened.
  */
 public class PartitionWork implements ItemStreamReader<BlockItem> {
     static final String PIECE = "rb.piece";
@@ -78,6 +90,10 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
     private long busyNanos;
     private ArrayList<String> skipped = new ArrayList<>();
 
+    /** Set when the job is asked to stop; taken at {@link #open} (a step execution's start). */
+    private AtomicBoolean stopSignal = new AtomicBoolean();
+    private boolean allowHardLinks;
+
     public PartitionWork(JobFiles files, Plan plan, JobDefinition job, Operation operation, IoEngine engine,
                          int chunkSize, int partition) {
         this.files = files;
@@ -96,6 +112,8 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
 
     @Override
     public void open(ExecutionContext ctx) throws ItemStreamException {
+        stopSignal = StopSignals.of(files.dir());
+        allowHardLinks = Planner.hardLinksAllowed(files);
         pieceIndex = ctx.containsKey(PIECE) ? ctx.getInt(PIECE) : firstPiece;
         resumeOffset = ctx.containsKey(OFFSET) ? ctx.getLong(OFFSET) : -1;
         resumeCheckpoint = (Serializable) ctx.get(CHECKPOINT);
@@ -243,7 +261,10 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
         return null;
     }
 
-    /** Why the file no longer matches the plan, or null when it still does. */
+    /**
+     * Why the file no longer matches the plan, or may not be read (more than one hard link, unless
+     * allowed), or null when it still matches and may be read.
+     */
     private String changed(Operation.Piece piece) {
         Plan.FileEntry f = plan.files().get(piece.fileIndex());
         BasicFileAttributes now;
@@ -255,6 +276,12 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
         if (!now.isRegularFile()) {
             return "input file " + piece.path() + " is no longer a regular file";
         }
+        if (!allowHardLinks) {
+            String refused = Planner.hardLinkRefusal(piece.absolutePath(), piece.path());
+            if (refused != null) {
+                return refused;
+            }
+        }
         if (now.size() != f.size() || now.lastModifiedTime().toMillis() != f.mtimeMillis()) {
             return "input file " + piece.path() + " changed while the job ran (size " + f.size() + " -> " + now.size()
                     + ", modified " + f.mtimeMillis() + " -> " + now.lastModifiedTime().toMillis() + ")";
@@ -265,7 +292,7 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
     // ---- processing -------------------------------------------------------------------------------
 
     public ItemResult process(BlockItem item) throws Exception {
-        Sink sink = new Sink();
+        Sink sink = new Sink(stopSignal);
         long t0 = System.nanoTime();
         try {
             if (item.first || processorPiece != item.piece) {
@@ -283,6 +310,14 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
             if (item.last) {
                 processor.finish(sink);
             }
+        } catch (FragmentSink.Stopped e) {
+            // the processor is half-way through the block: it must not see another one. Spring Batch rolls
+            // the chunk back (nothing of it was written, the context keeps the last commit) and ends the
+            // step STOPPED, as for a stop seen at a commit
+            processor = null;
+            processorPiece = -1;
+            throw new JobInterruptedException("job " + job.jobId() + " stopped while partition " + partition
+                    + " processed " + plan.piece(item.piece).path() + "; it resumes at its last commit");
         } finally {
             item.release();
             busyNanos += System.nanoTime() - t0;
@@ -293,6 +328,16 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
     private static final class Sink implements FragmentSink {
         final List<byte[]> records = new ArrayList<>(2);
         final List<byte[]> outputs = new ArrayList<>(2);
+        private final AtomicBoolean stop;
+
+        Sink(AtomicBoolean stop) {
+            this.stop = stop;
+        }
+
+        @Override
+        public boolean stopRequested() {
+            return stop.get();
+        }
 
         @Override
         public void record(ByteBuffer bytes) {
@@ -360,6 +405,32 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
             output.close();
             output = null;
             outputPiece = -1;
+        }
+    }
+
+    /**
+     * Per job (by its work dir, so that services sharing a JVM in tests stay apart): whether this process
+     * was asked to stop it. {@link BatchJobRunner} raises it with the stop it hands to Spring Batch and
+     * resets it before each start and restart; the partitions take it when they open and their sinks
+     * read it between lines.
+     */
+    static final class StopSignals {
+        private static final ConcurrentHashMap<Path, AtomicBoolean> SIGNALS = new ConcurrentHashMap<>();
+
+        private StopSignals() {
+        }
+
+        static AtomicBoolean of(Path jobDir) {
+            return SIGNALS.computeIfAbsent(jobDir.toAbsolutePath().normalize(), k -> new AtomicBoolean());
+        }
+
+        static void raise(Path jobDir) {
+            of(jobDir).set(true);
+        }
+
+        /** Before an execution starts (a fresh signal), and when it has ended (nothing kept). */
+        static void reset(Path jobDir) {
+            SIGNALS.remove(jobDir.toAbsolutePath().normalize());
         }
     }
 

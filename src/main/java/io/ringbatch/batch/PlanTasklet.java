@@ -2,12 +2,17 @@ package io.ringbatch.batch;
 
 import io.ringbatch.operation.Operation;
 import java.nio.file.Files;
+import java.util.List;
 import org.springframework.batch.core.step.StepContribution;
 import org.springframework.batch.core.scope.context.ChunkContext;
 import org.springframework.batch.core.step.tasklet.Tasklet;
 import org.springframework.batch.infrastructure.repeat.RepeatStatus;
 
-/** The plan step: walks the input and writes {@code plan.json}; its totals go in the step's context. */
+/**
+ * The plan step: walks the input and writes {@code plan.json}; its totals go in the step's context. Input
+ * files with more than one hard link fail the job here, naming the first, unless hard links are allowed
+ * or the job skips unreadable files (see {@link Planner}).
+ */
 class PlanTasklet implements Tasklet {
     static final String FILES_TOTAL = "rb.filesTotal";
     static final String BYTES_TOTAL = "rb.bytesTotal";
@@ -30,7 +35,15 @@ class PlanTasklet implements Tasklet {
         if (!Files.isDirectory(job.inputRoot())) {
             throw new java.io.IOException("input root " + job.inputRoot() + " is not a directory any more");
         }
-        Plan plan = pipeline.planner().plan(job.inputRoot(), job.include(), job.exclude(), operation.split());
+        Planner planner = pipeline.planner().allowHardLinks(Planner.hardLinksAllowed(files));
+        Plan plan = planner.plan(job.inputRoot(), job.include(), job.exclude(), operation.split());
+        List<String> refused = planner.refused();
+        if (!refused.isEmpty() && !job.skipUnreadable()) {
+            // refused like an unreadable file, before any work: with skipUnreadable the partitions skip them
+            // and the report lists them
+            throw new java.io.IOException(refused.get(0) + (refused.size() == 1 ? ""
+                    : " (and " + (refused.size() - 1) + " more input file(s) with several hard links)"));
+        }
         files.writePlan(plan);
         var ctx = chunkContext.getStepContext().getStepExecution().getExecutionContext();
         ctx.putLong(FILES_TOTAL, plan.files().size());

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.nio.file.SimpleFileVisitor;
@@ -23,17 +24,81 @@ import java.util.List;
  * {@code splitBytes}; partitions then take contiguous pieces until they hold about
  * {@code total / (workers * 4)} bytes (at least {@code splitBytes / 4}), so that every worker has
  * several partitions to take and a slow one does not hold the job up.
+ * <p>
+ * Hard links: a regular file with more than one link may be another name of a file outside the root
+ * (which of its names lies where cannot be told), so unless {@code ringbatch.input.allow-hard-links}
+ * is set such files are refused like unreadable ones: they are planned, listed in {@link #refused()}
+ * (the plan step fails the job with the first of them unless {@code skipUnreadable}), and the
+ * partition that reaches one skips it ({@code skipUnreadable}) or fails, checking the link count again.
  */
 public final class Planner {
+    /**
+     * In a job's work dir, written at each start and restart when {@code ringbatch.input.allow-hard-links}
+     * is set (and removed when it is not): the job may read files with more than one hard link.
+     */
+    static final String ALLOW_HARD_LINKS_MARKER = "allow-hard-links";
+    static final String ALLOW_HARD_LINKS_KEY = "ringbatch.input.allow-hard-links";
+
     private final long splitBytes;
     private final int workers;
+    private boolean allowHardLinks;
+    private final List<String> refused = new ArrayList<>();
 
     public Planner(long splitBytes, int workers) {
         this.splitBytes = Math.max(4096, splitBytes);
         this.workers = Math.max(1, workers);
     }
 
+    /** Whether files with more than one hard link are planned like any other (default: refused). */
+    public Planner allowHardLinks(boolean allow) {
+        this.allowHardLinks = allow;
+        return this;
+    }
+
+    /** Why the files of the last {@link #plan} may not be read (more than one hard link), in path order. */
+    public List<String> refused() {
+        return List.copyOf(refused);
+    }
+
+    /** Records, in the job's work dir, whether the job may read files with more than one hard link. */
+    static void recordHardLinkPolicy(JobFiles files, boolean allow) throws IOException {
+        Path marker = files.dir().resolve(ALLOW_HARD_LINKS_MARKER);
+        if (allow) {
+            Files.createDirectories(files.dir());
+            if (!Files.exists(marker, LinkOption.NOFOLLOW_LINKS)) {
+                Files.writeString(marker, ALLOW_HARD_LINKS_KEY + "=true\n");
+            }
+        } else {
+            Files.deleteIfExists(marker);
+        }
+    }
+
+    /** Whether the job's last start or restart allowed files with more than one hard link. */
+    static boolean hardLinksAllowed(JobFiles files) {
+        return Files.exists(files.dir().resolve(ALLOW_HARD_LINKS_MARKER), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /**
+     * Why {@code file} (a regular file, {@code path} relative to the root) may not be read when hard links
+     * are refused, or null: it has more than one link, or its link count cannot be read.
+     */
+    static String hardLinkRefusal(Path file, String path) {
+        int links;
+        try {
+            links = (Integer) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return "input file " + path + ": its hard links cannot be counted (" + e.getMessage() + "); ringbatch "
+                    + "reads only files with one link unless " + ALLOW_HARD_LINKS_KEY + "=true";
+        }
+        if (links <= 1) {
+            return null;
+        }
+        return "input file " + path + " has " + links + " hard links; another name of it may lie outside the input "
+                + "root, and ringbatch reads only files with one link unless " + ALLOW_HARD_LINKS_KEY + "=true";
+    }
+
     public Plan plan(Path root, List<String> include, List<String> exclude, Operation.Split split) throws IOException {
+        refused.clear();
         List<PathMatcher> includes = matchers(include);
         List<PathMatcher> excludes = matchers(exclude);
         List<Plan.FileEntry> files = new ArrayList<>();
@@ -48,7 +113,14 @@ public final class Planner {
                         || excludes.stream().anyMatch(m -> m.matches(rel))) {
                     return FileVisitResult.CONTINUE;
                 }
-                files.add(new Plan.FileEntry(slashed(rel), attrs.size(), attrs.lastModifiedTime().toMillis()));
+                String path = slashed(rel);
+                if (!allowHardLinks) {
+                    String refusal = hardLinkRefusal(file, path);
+                    if (refusal != null) {
+                        refused.add(refusal);
+                    }
+                }
+                files.add(new Plan.FileEntry(path, attrs.size(), attrs.lastModifiedTime().toMillis()));
                 return FileVisitResult.CONTINUE;
             }
 
@@ -58,6 +130,7 @@ public final class Planner {
             }
         });
         files.sort(Comparator.comparing(f -> f.path().getBytes(StandardCharsets.UTF_8), Arrays::compareUnsigned));
+        refused.sort(Comparator.comparing(r -> r.getBytes(StandardCharsets.UTF_8), Arrays::compareUnsigned));
 
         List<Plan.PieceEntry> pieces = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {

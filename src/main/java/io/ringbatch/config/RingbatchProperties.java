@@ -28,6 +28,7 @@ import org.springframework.validation.annotation.Validated;
  * @param maxConcurrentJobs jobs running at once
  * @param queueCapacity     jobs queued beyond those; past both, submissions get 429
  * @param resumeOnStart     restart, at start-up, the jobs that a crash interrupted
+ * @param input             what jobs may read inside the input roots
  * @param io                the I/O engine
  * @param security          logins
  * @param instanceId        this instance's name among several that share a job repository (PostgreSQL):
@@ -44,6 +45,7 @@ public record RingbatchProperties(
         @DefaultValue("2") @Min(1) int maxConcurrentJobs,
         @DefaultValue("100") @Min(0) int queueCapacity,
         @DefaultValue("true") boolean resumeOnStart,
+        @DefaultValue @Valid Input input,
         @DefaultValue @Valid Io io,
         @DefaultValue @Valid Security security,
         @Size(max = 200) String instanceId) {
@@ -74,6 +76,17 @@ public record RingbatchProperties(
 
     private static Path absolute(Path path) {
         return path == null ? null : path.toAbsolutePath().normalize();
+    }
+
+    /**
+     * {@code ringbatch.input.*}.
+     *
+     * @param allowHardLinks read input files that have more than one hard link. Off by default: another
+     *                       name of such a file may lie outside the input root (which of its names lies
+     *                       where cannot be told), so a job refuses it like an unreadable file (it fails,
+     *                       or with {@code skipUnreadable} skips it and lists it in its report)
+     */
+    public record Input(@DefaultValue("false") boolean allowHardLinks) {
     }
 
     /**

@@ -20,4 +20,21 @@ public interface FragmentSink {
 
     /** Bytes appended to this piece's own output file (for outputs that are one file per input). */
     void output(ByteBuffer bytes) throws IOException;
+
+    /**
+     * Whether the job is being stopped. A processor whose block may take long (each line costly) asks
+     * between lines and, when true, throws {@link Stopped}: the pipeline drops what the block and the
+     * rest of its chunk produced, the step ends STOPPED, and a restart processes them again from the
+     * last commit. One volatile read; cheap enough for every line.
+     */
+    default boolean stopRequested() {
+        return false;
+    }
+
+    /** Thrown by a processor that abandons its block because {@link #stopRequested()}. */
+    final class Stopped extends RuntimeException {
+        public Stopped() {
+            super("the job is stopping", null, false, false);
+        }
+    }
 }

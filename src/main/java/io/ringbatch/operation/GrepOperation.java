@@ -235,6 +235,8 @@ public class GrepOperation implements Operation {
         private final boolean invert;
         private final ByteScan.Window window = new ByteScan.Window();
         private final RecordBuffer records = new RecordBuffer(1 << 12);
+        /** Where the block being processed goes; asked before each line the regex engine tests. */
+        private FragmentSink sink;
         private long lines;
         private final String path;
         private final long pieceStart;
@@ -261,6 +263,7 @@ public class GrepOperation implements Operation {
                 return;
             }
             ByteScan.Window w = window.load(data);
+            sink = out;
             try {
                 if (matcher != null) {
                     matcher.reset(chars.set(w.array, w.offset, w.length));
@@ -275,6 +278,7 @@ public class GrepOperation implements Operation {
                 records.emit(out);
                 data.position(data.limit());
             } finally {
+                sink = null;
                 w.release();
                 if (chars != null) {
                     chars.release();
@@ -301,8 +305,15 @@ public class GrepOperation implements Operation {
          * without end on a line (nested quantifiers such as {@code (a+)+$} over a long run of a's) fails the
          * job with a message instead of holding a worker forever. The automaton, which never backtracks,
          * decides most lines before the engine is asked.
+         * <p>
+         * Each such line may cost up to the budget (a few tenths of a second), so that a block of them could
+         * take hours: before each, a stop of the job abandons the block ({@link FragmentSink.Stopped}); the
+         * pipeline rolls the chunk back and a restart processes the block again from the last commit.
          */
         private boolean find(int from, int start, int end) {
+            if (sink.stopRequested()) {
+                throw new FragmentSink.Stopped();
+            }
             chars.budget(MATCH_BUDGET);
             try {
                 return matcher.region(start - from, end - from).find();
