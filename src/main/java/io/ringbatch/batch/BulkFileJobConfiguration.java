@@ -71,12 +71,15 @@ public class BulkFileJobConfiguration {
 
     @Bean
     Step process(JobRepository repository, @Qualifier("work") Step work, Partitioner workPartitioner,
-                 @Qualifier("ringbatchWorkers") TaskExecutor workers, RingbatchProperties properties) {
+                 @Qualifier("ringbatchWorkers") TaskExecutor workers, RingbatchProperties properties,
+                 Pipeline pipeline) {
+        LargestFirstPartitionHandler handler = new LargestFirstPartitionHandler(pipeline);
+        handler.setStep(work);
+        handler.setTaskExecutor(workers);
+        handler.setGridSize(properties.workers());
         return new StepBuilder("process", repository)
                 .partitioner("work", workPartitioner)
-                .step(work)
-                .taskExecutor(workers)
-                .gridSize(properties.workers())
+                .partitionHandler(handler)
                 .build();
     }
 

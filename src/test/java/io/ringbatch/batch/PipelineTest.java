@@ -73,6 +73,9 @@ class PipelineTest {
     @Autowired
     JobRunner runner;
 
+    @Autowired
+    RunStates runStates;
+
     @BeforeAll
     static void tree() throws IOException {
         input = Files.createDirectories(dataDir.resolve("input"));
@@ -121,6 +124,31 @@ class PipelineTest {
             assertThat(bytes[bytes.length - 1]).as("%s ends with a newline, yet a call ended without one", f)
                     .isNotEqualTo((byte) '\n');
         }
+    }
+
+    @Test
+    void partitionsAreHandedOutLargestFirst() throws Exception {
+        String id = submit("copy-whole");
+        assertThat(await(id).status()).isEqualTo("COMPLETED");
+        Plan plan = new JobFiles(dataDir, id).readPlan();
+        assertThat(plan.partitions().stream().map(Plan.PartitionEntry::bytes).distinct().count())
+                .as("partitions of different sizes").isGreaterThan(2);
+        List<org.springframework.batch.core.step.StepExecution> steps = new ArrayList<>(runStates.latestWorkerSteps(id));
+        assertThat(steps).hasSize(plan.partitions().size());
+        // a FIFO executor starts the k-th task no earlier than the (k-1)-th: one that started strictly later
+        // than another was handed out after it, so it must not be larger
+        for (var a : steps) {
+            for (var b : steps) {
+                if (b.getStartTime().isAfter(a.getStartTime())) {
+                    assertThat(bytes(plan, b)).as("%s started after %s", b.getStepName(), a.getStepName())
+                            .isLessThanOrEqualTo(bytes(plan, a));
+                }
+            }
+        }
+    }
+
+    private static long bytes(Plan plan, org.springframework.batch.core.step.StepExecution s) {
+        return plan.partitions().get(s.getExecutionContext().getInt("partition")).bytes();
     }
 
     @Test
