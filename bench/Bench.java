@@ -57,6 +57,7 @@ public class Bench {
     static final int BLOCK = 1 << 20;
     static final int DEPTH = 8;
     static final String PASSWORD = "bench-secret";
+    static final int WARM_UP_JOBS = 5;
     static final String DATA_VERSION = "Bench data set v1";
     static final List<String> ALL_PEERS = List.of("ringbatch", "spring-batch", "filechannel", "afc", "mmap", "gnu");
     static final Map<String, String> LABELS = Map.of(
@@ -83,6 +84,7 @@ public class Bench {
         String jar;
         Path results = Path.of("bench/RESULTS.md");
         boolean jfr;
+        int sse = 100;
         List<String> serviceArgs = new ArrayList<>();
 
         static Options parse(String[] args) {
@@ -101,6 +103,7 @@ public class Bench {
                     case "--jar" -> o.jar = args[++i];
                     case "--results" -> o.results = Path.of(args[++i]);
                     case "--jfr" -> o.jfr = true;
+                    case "--sse" -> o.sse = Integer.parseInt(args[++i]);
                     case "--service-arg" -> o.serviceArgs.add(args[++i]);
                     default -> throw new IllegalArgumentException("unknown option " + a + " (see bench/README.md)");
                 }
@@ -758,6 +761,7 @@ public class Bench {
             cmd.addAll(List.of("-jar", o.jar, "--server.port=" + port, "--ringbatch.data-dir=" + data,
                     "--ringbatch.input-roots=" + set.root(), "--ringbatch.output-root=" + work.resolve("ringbatch-out"),
                     "--ringbatch.security.admin-password=" + PASSWORD, "--ringbatch.operations.noop=true",
+                    "--ringbatch.api.max-event-streams=" + Math.max(64, o.sse + 16),
                     "--logging.level.root=WARN"));
             cmd.addAll(o.serviceArgs);
             process = new ProcessBuilder(cmd).redirectErrorStream(true)
@@ -994,6 +998,7 @@ public class Bench {
         }
 
         List<Row> rows = new ArrayList<>();
+        List<String> sseRows = List.of();
         long rss = -1;
         Service service = o.peers.contains("ringbatch") ? new Service(o, set, work) : null;
         try {
@@ -1003,12 +1008,14 @@ public class Bench {
             List<String> subset = set.files().stream().map(FileEntry::rel).filter(r -> r.startsWith("d5/")).toList();
             for (String op : o.ops) {
                 Work w = work(op, o, cores);
-                if (service != null) {
-                    Path out = work.resolve("ringbatch-out").resolve("warmup-" + op + "-" + System.currentTimeMillis());
+                // Five jobs each: the JIT of a fresh JVM goes on compiling the framework's paths (H2, Jackson,
+                // Spring) for tens of jobs, and on two cores its compiler thread takes a worker's core.
+                for (int i = 0; service != null && i < WARM_UP_JOBS; i++) {
+                    Path out = work.resolve("ringbatch-out").resolve("warmup-" + op + "-" + System.nanoTime());
                     Measured m = service.run(w, set, out, "d5/**");
                     deleteTree(out);
-                    System.out.printf(Locale.ROOT, "warm-up: ringbatch %s over d5/ (%d files): %.2f s%n", op, subset.size(),
-                            m.seconds());
+                    System.out.printf(Locale.ROOT, "warm-up %d: ringbatch %s over d5/ (%d files): %.2f s%n", i + 1, op,
+                            subset.size(), m.seconds());
                 }
                 if (o.peers.contains("spring-batch") && w.op() != null) {
                     StockSpringBatch.Result r = StockSpringBatch.run(w.op(), w.params(), set.root(), subset, o.threads,
@@ -1082,6 +1089,9 @@ public class Bench {
                     }
                 }
             }
+            if (service != null && o.sse > 0 && modes.contains("warm")) {
+                sseRows = sse(o, set, work, service, cores);
+            }
             if (service != null) {
                 rss = service.peakRssKiB();
             }
@@ -1091,9 +1101,45 @@ public class Bench {
             }
         }
         String md = report(o, set, cores, io, cpu, rows, rss, coldRefused);
+        if (!sseRows.isEmpty()) {
+            md += "\n## Server-sent event clients (issue 7)\n\nThe same warm job alone, then with " + o.sse
+                    + " clients connected to the dashboard's overview stream (`GET /api/overview/events`, one event a "
+                    + "second each), then alone again.\n\n| run | wall s |\n|---|---:|\n" + String.join("\n", sseRows) + "\n";
+        }
         Files.writeString(work.resolve("table.md"), md);
         System.out.println();
         System.out.println(md);
+    }
+
+    /** The first operation, warm: alone, with {@code o.sse} overview streams open, alone again. */
+    static List<String> sse(Options o, DataSet set, Path work, Service service, int cores) throws Exception {
+        Work w = work(o.ops.stream().filter(op -> !op.equals("noop")).findFirst().orElse(o.ops.get(0)), o, cores);
+        List<String> rows = new ArrayList<>();
+        HttpClient clients = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        for (String phase : List.of("alone", "with", "alone again")) {
+            List<java.util.concurrent.CompletableFuture<HttpResponse<Void>>> streams = new ArrayList<>();
+            if (phase.equals("with")) {
+                for (int i = 0; i < o.sse; i++) {
+                    streams.add(clients.sendAsync(service.req("/api/overview/events").header("Accept", "text/event-stream").build(),
+                            HttpResponse.BodyHandlers.discarding()));
+                }
+                Thread.sleep(3000);
+                long failed = streams.stream().filter(f -> f.isDone()).count();
+                if (failed > 0) {
+                    System.out.println("  " + failed + " of the event streams ended early (refused?)");
+                }
+            }
+            prepare("warm", set, work.resolve("scratch"));
+            Path out = work.resolve("ringbatch-out").resolve("sse-" + System.nanoTime());
+            Measured m = service.run(w, set, out);
+            deleteTree(out);
+            long open = streams.stream().filter(f -> !f.isDone()).count();
+            streams.forEach(f -> f.cancel(true));
+            String label = phase.equals("with") ? w.label() + ", warm, with " + open + " event streams open" : w.label() + ", warm, " + phase;
+            rows.add(String.format(Locale.ROOT, "| %s | %.2f |", label, m.seconds()));
+            System.out.printf(Locale.ROOT, "SSE: %s: %.2f s%n", label, m.seconds());
+        }
+        return rows;
     }
 
     static String report(Options o, DataSet set, int cores, Map<String, Measured> io, Map<String, Measured> cpu, List<Row> rows,
@@ -1108,6 +1154,10 @@ public class Bench {
                 + "`-Xmx%s`, default settings; peak resident memory of the service over all its jobs: %s%n", o.threads, o.heap,
                 rss < 0 ? "not measured" : (rss >> 10) + " MiB"));
         md.append("- cold: `sync; echo 3 > /proc/sys/vm/drop_caches` before each run; warm: every page cached before each run\n");
+        md.append("- the service is measured warm: before the runs it did " + WARM_UP_JOBS + " small jobs (the files under `d5/`) "
+                + "of each operation; the stock Spring Batch job did one over the same files; the in-process peers run "
+                + "in the benchmark's JVM after the CPU-alone runs of the same operation\n");
+        md.append("- one run per cell: on this virtual machine repeated runs of the same cell differ by up to 15%\n");
         if (coldRefused != null) {
             md.append("- **").append(coldRefused).append("**\n");
         }
