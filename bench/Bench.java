@@ -1,10 +1,6 @@
 // The performance benchmark of issue 6: the same work through ringbatch (the packaged jar, over REST)
 // and through what a user would pick instead, on one generated tree, cold and warm, with the I/O time
 // alone and the CPU time alone measured on the same files. Run by bench/run.sh; see bench/README.md.
-import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
-import com.sun.jna.Native;
-import com.sun.jna.Pointer;
 import io.ringbatch.io.Block;
 import io.ringbatch.io.BlockReader;
 import io.ringbatch.io.IoEngine;
@@ -594,7 +590,7 @@ public class Bench {
     static FileRun mmap() {
         long window = (long) DEPTH * BLOCK;
         return (f, feeder) -> {
-            try (Mapping map = new Mapping(f.path(), f.size())) {
+            try (ReadBench.Mapping map = new ReadBench.Mapping(f.path(), f.size())) {
                 long advised = Math.min(f.size(), window);
                 map.willNeed(0, advised);
                 for (long off = 0; off < f.size(); off += BLOCK) {
@@ -639,86 +635,14 @@ public class Bench {
         return runThreads(set, w, threads, out, Bench::fileChannel);
     }
 
-    // ------------------------------------------------------------------------------------------
-    // libc: mmap, madvise, mincore
-    // ------------------------------------------------------------------------------------------
-
-    public interface CLib extends Library {
-        CLib C = Native.load("c", CLib.class);
-        int O_RDONLY = 0;
-        int PROT_READ = 0x1;
-        int MAP_SHARED = 0x01;
-        int MADV_WILLNEED = 3;
-
-        int open(String path, int flags) throws LastErrorException;
-
-        int close(int fd) throws LastErrorException;
-
-        long mmap(long addr, long length, int prot, int flags, int fd, long offset) throws LastErrorException;
-
-        int munmap(long addr, long length) throws LastErrorException;
-
-        int madvise(long addr, long length, int advice) throws LastErrorException;
-
-        int mincore(long addr, long length, byte[] vec) throws LastErrorException;
-
-        int geteuid();
-    }
-
-    static final class Mapping implements AutoCloseable {
-        final long address;
-        final long size;
-
-        Mapping(Path path, long size) throws IOException {
-            this.size = size;
-            if (size == 0) {
-                address = 0;
-                return;
-            }
-            int fd = CLib.C.open(path.toString(), CLib.O_RDONLY);
-            try {
-                address = CLib.C.mmap(0, size, CLib.PROT_READ, CLib.MAP_SHARED, fd, 0);
-            } finally {
-                CLib.C.close(fd);
-            }
-        }
-
-        ByteBuffer view(long offset, int length) {
-            return new Pointer(address + offset).getByteBuffer(0, length);
-        }
-
-        void willNeed(long offset, long length) {
-            if (length > 0) {
-                CLib.C.madvise(address + offset, length, CLib.MADV_WILLNEED);
-            }
-        }
-
-        long residentPages() {
-            if (size == 0) {
-                return 0;
-            }
-            byte[] vec = new byte[(int) ((size + 4095) / 4096)];
-            CLib.C.mincore(address, size, vec);
-            long n = 0;
-            for (byte b : vec) {
-                n += b & 1;
-            }
-            return n;
-        }
-
-        @Override
-        public void close() {
-            if (size > 0) {
-                CLib.C.munmap(address, size);
-            }
-        }
-    }
+    // libc (mmap, madvise, mincore, geteuid): ReadBench's, compiled with this file by run.sh
+    static final ReadBench.CLib C = ReadBench.CLib.C;
 
     static double residency(DataSet set) throws IOException {
         long pages = 0;
         long resident = 0;
         for (FileEntry f : set.files()) {
-            try (Mapping m = new Mapping(f.path(), f.size())) {
+            try (ReadBench.Mapping m = new ReadBench.Mapping(f.path(), f.size())) {
                 pages += (f.size() + 4095) / 4096;
                 resident += m.residentPages();
             }
@@ -962,7 +886,7 @@ public class Bench {
         int cores = Runtime.getRuntime().availableProcessors();
         List<String> modes = new ArrayList<>(o.modes);
         String coldRefused = null;
-        if (modes.contains("cold") && CLib.C.geteuid() != 0) {
+        if (modes.contains("cold") && C.geteuid() != 0) {
             coldRefused = "NOT ROOT: cold runs skipped (dropping the page cache needs root)";
             System.out.println(coldRefused);
             modes.remove("cold");

@@ -33,7 +33,7 @@ flock /tmp/mvn.lock sh -c "
   cp \$(ls target/ringbatch-*.jar | grep -v plain | head -1) $work/ringbatch.jar"
 cp="$work/classes:$(cat "$work/classpath.txt")"
 rm -rf "$work/bench-classes"
-javac -nowarn -d "$work/bench-classes" -cp "$cp" bench/Bench.java bench/StockSpringBatch.java
+javac -nowarn -d "$work/bench-classes" -cp "$cp" bench/Bench.java bench/StockSpringBatch.java bench/ReadBench.java
 
 log=$work/bench.log
 set +e
