@@ -146,14 +146,6 @@ class HardLinkInputTest {
     }
 
     private static RunState await(JobRunner runner, String id) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
-        while (System.nanoTime() < deadline) {
-            RunState s = runner.state(id);
-            if (s.status() != null && List.of("COMPLETED", "FAILED", "STOPPED", "ABANDONED").contains(s.status())) {
-                return s;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("job " + id + " did not end: " + runner.state(id));
+        return PipelineTest.awaitEnd(runner, id, Duration.ofMinutes(1));
     }
 }

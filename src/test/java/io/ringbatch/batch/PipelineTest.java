@@ -292,7 +292,12 @@ class PipelineTest {
     }
 
     private RunState await(String id) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        return awaitEnd(runner, id, Duration.ofMinutes(2));
+    }
+
+    /** Polls the job's state until it has ended (any final status), or fails after {@code timeout}. */
+    static RunState awaitEnd(JobRunner runner, String id, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             RunState s = runner.state(id);
             if (s.status() != null && List.of("COMPLETED", "FAILED", "STOPPED", "ABANDONED").contains(s.status())) {
