@@ -230,7 +230,7 @@ public class GrepOperation implements Operation {
         private final Matcher matcher;
         /** With a regex: the automaton that rules out most lines before the regex engine sees them, or null. */
         private final LineDfa dfa;
-        private final int[] newlines = new int[1];
+        private final LineDfa.Candidates found = new LineDfa.Candidates();
         private final Latin1Chars chars;
         private final boolean invert;
         private final ByteScan.Window window = new ByteScan.Window();
@@ -342,40 +342,31 @@ public class GrepOperation implements Operation {
         }
 
         /**
-         * Runs the automaton over the block, lines after lines, and gives the regex engine only the lines
-         * it stops in; the lines it passes are counted.
+         * Runs the automaton over the block and gives the regex engine only the lines it finds may match
+         * (none, when the automaton is exact); the lines in between are counted.
          */
         private void scanAutomaton(byte[] a, int from, int to, FragmentSink out) throws IOException {
+            if (!dfa.candidates(a, from, to, found)) {
+                scanLines(a, from, from, to, out);
+                return;
+            }
             int p = from;
-            while (p < to) {
-                if (dfa.gaveUp) {
-                    scanLines(a, from, p, to, out);
-                    return;
-                }
-                newlines[0] = 0;
-                int hit = dfa.scan(a, p, to, newlines);
-                lines += newlines[0];
-                if (hit < 0) {
-                    if (a[to - 1] != '\n') {
-                        lines++;
-                    }
-                    return;
-                }
-                int start = ByteScan.lastIndexOf(a, p, hit, (byte) '\n') + 1;
-                if (start < p) {
-                    start = p;
-                }
-                if (dfa.gaveUp) {
-                    p = start;
-                    continue;
-                }
-                lines++;
+            for (int k = 0; k < found.size(); k++) {
+                int hit = found.get(k);
+                int start = Math.max(p, ByteScan.lastIndexOf(a, p, hit, (byte) '\n') + 1);
+                lines += ByteScan.count(a, p, start, (byte) '\n') + 1;
                 int nl = ByteScan.indexOf(a, hit, to, (byte) '\n');
                 int end = nl < 0 ? to : nl;
                 if (dfa.exact || find(from, start, end)) {
                     emit(a, start, end, out);
                 }
                 p = nl < 0 ? to : nl + 1;
+            }
+            if (p < to) {
+                lines += ByteScan.count(a, p, to, (byte) '\n');
+                if (a[to - 1] != '\n') {
+                    lines++;
+                }
             }
         }
 

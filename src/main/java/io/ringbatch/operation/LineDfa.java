@@ -27,7 +27,7 @@ final class LineDfa {
 
     /**
      * Transition table: 256 entries per state, each the next state's row (its number times 256); 0 = not
-     * built yet, negative = an accepting state.
+     * built yet, negative = an accepting state. A {@code \n} leads back to {@link #start}: the next line.
      */
     private int[] next;
     private final List<int[]> sets = new ArrayList<>();
@@ -93,54 +93,162 @@ final class LineDfa {
         return false;
     }
 
+    /** Lines of a block are scanned this many stretches at a time: the lookups of one stretch do not wait for another's. */
+    static final int STREAMS = 4;
+    /** Blocks shorter than this are scanned as one stretch. */
+    static final int MIN_SPLIT = 16 * 1024;
+
     /**
-     * Runs lines from {@code a[from]} (a line start) until the end of the first line that may match, or
-     * {@code to}. Returns the index of that line's first byte that made it a candidate (the line starts
-     * at or before it), or {@code -1 - p} where {@code p} is where it stopped without a candidate: just
-     * after a {@code \n} it cannot see past ({@link #gaveUp}) or at {@code to}. The {@code \n}s passed
-     * over are counted into {@code newlines[0]}.
+     * Finds the lines of {@code a[from, to)} ({@code from} is a line start) that may match, into
+     * {@code found}: for each, in order, the index of the byte that made it a candidate (its line starts at
+     * or before it and ends at the next {@code \n}, or at {@code to}). Returns false when the automaton
+     * {@link #gaveUp gave up} on the way: {@code found} then means nothing and the caller must test the
+     * block's lines without it.
+     * <p>
+     * A table lookup per byte depends on the one before, so one pass waits on memory at every byte. The
+     * block is therefore cut at line starts into {@value #STREAMS} stretches that are run side by side,
+     * a byte of each per step: the automaton restarts at every line, so the stretches are independent.
      */
-    int scan(byte[] a, int from, int to, int[] newlines) {
-        int[] tab = next;
-        int s = start;
-        int lines = 0;
-        int i = from;
-        while (i < to) {
-            int b = a[i] & 0xff;
-            int t = tab[s | b];
-            if (t > 0) {
-                s = t;
-                i++;
-                continue;
-            }
-            if (b == '\n') {
-                lines++;
-                s = start;
-                i++;
-                continue;
-            }
-            if (t == 0) {
-                t = step(s, b);
-                tab = next;
-                if (gaveUp) {
-                    newlines[0] += lines;
-                    return i;
-                }
-                if (t > 0) {
-                    s = t;
-                    i++;
-                    continue;
-                }
-            }
-            newlines[0] += lines;
-            return i;
+    boolean candidates(byte[] a, int from, int to, Candidates found) {
+        found.clear();
+        if (gaveUp) {
+            return false;
         }
-        newlines[0] += lines;
-        return -1 - i;
+        int[] pos = found.pos;
+        int[] end = found.end;
+        int[] st = found.state;
+        boolean split = to - from >= MIN_SPLIT;
+        int b = from;
+        for (int q = 0; q < STREAMS; q++) {
+            pos[q] = b;
+            st[q] = start;
+            b = q == STREAMS - 1 || !split ? to
+                    : Math.max(b, lineEnd(a, from + (int) ((long) (to - from) * (q + 1) / STREAMS), to));
+            end[q] = b;
+        }
+        int p0 = pos[0], p1 = pos[1], p2 = pos[2], p3 = pos[3];
+        int s0 = start, s1 = start, s2 = start, s3 = start;
+        while (true) {
+            int n = Math.min(Math.min(end[0] - p0, end[1] - p1), Math.min(end[2] - p2, end[3] - p3));
+            if (n <= 0) {
+                break;
+            }
+            int[] t = next;
+            int k = 0;
+            for (; k < n; k++) {
+                int u0 = t[s0 | (a[p0 + k] & 0xff)];
+                int u1 = t[s1 | (a[p1 + k] & 0xff)];
+                int u2 = t[s2 | (a[p2 + k] & 0xff)];
+                int u3 = t[s3 | (a[p3 + k] & 0xff)];
+                if (u0 <= 0 || u1 <= 0 || u2 <= 0 || u3 <= 0) {
+                    break;
+                }
+                s0 = u0;
+                s1 = u1;
+                s2 = u2;
+                s3 = u3;
+            }
+            if (k == n) {
+                p0 += k;
+                p1 += k;
+                p2 += k;
+                p3 += k;
+                continue;
+            }
+            pos[0] = p0 + k;
+            pos[1] = p1 + k;
+            pos[2] = p2 + k;
+            pos[3] = p3 + k;
+            st[0] = s0;
+            st[1] = s1;
+            st[2] = s2;
+            st[3] = s3;
+            for (int q = 0; q < STREAMS; q++) {
+                if (!stepStream(a, q, found)) {
+                    return false;
+                }
+            }
+            p0 = pos[0];
+            p1 = pos[1];
+            p2 = pos[2];
+            p3 = pos[3];
+            s0 = st[0];
+            s1 = st[1];
+            s2 = st[2];
+            s3 = st[3];
+        }
+        pos[0] = p0;
+        pos[1] = p1;
+        pos[2] = p2;
+        pos[3] = p3;
+        st[0] = s0;
+        st[1] = s1;
+        st[2] = s2;
+        st[3] = s3;
+        for (int q = 0; q < STREAMS; q++) {
+            while (pos[q] < end[q]) {
+                int i = pos[q];
+                int e = end[q];
+                int s = st[q];
+                int[] t = next;
+                while (i < e) {
+                    int u = t[s | (a[i] & 0xff)];
+                    if (u <= 0) {
+                        break;
+                    }
+                    s = u;
+                    i++;
+                }
+                pos[q] = i;
+                st[q] = s;
+                if (i < e && !stepStream(a, q, found)) {
+                    return false;
+                }
+            }
+        }
+        found.seal();
+        return true;
     }
 
-    /** Builds the transition of state {@code s} on byte {@code b} (never {@code \n}). */
+    /**
+     * Moves stretch {@code q} over its next byte (it has one), building the transition if needed; on an
+     * accepting state, records the candidate and moves the stretch past its line. False if the automaton
+     * gave up.
+     */
+    private boolean stepStream(byte[] a, int q, Candidates found) {
+        int i = found.pos[q];
+        int s = found.state[q];
+        int b = a[i] & 0xff;
+        int t = next[s | b];
+        if (t == 0) {
+            t = step(s, b);
+            if (gaveUp) {
+                return false;
+            }
+        }
+        if (t > 0) {
+            found.state[q] = t;
+            found.pos[q] = i + 1;
+        } else {
+            found.add(q, i);
+            found.state[q] = start;
+            found.pos[q] = lineEnd(a, i, found.end[q]);
+        }
+        return true;
+    }
+
+    /** Just after the first {@code \n} at or after {@code i}, or {@code to}. */
+    private static int lineEnd(byte[] a, int i, int to) {
+        int nl = ByteScan.indexOf(a, i, to, (byte) '\n');
+        return nl < 0 ? to : nl + 1;
+    }
+
+    /** Builds the transition of state {@code s} on byte {@code b}; a {@code \n} goes back to the start. */
     private int step(int s, int b) {
+        if (b == '\n') {
+            next[s | b] = start;
+            return start;
+        }
         int[] set = sets.get(s >>> 8);
         int[] moved = nfa.move(set, b);
         int[] withStart = nfa.unanchored ? union(moved, nfa.startClosure) : moved;
@@ -183,6 +291,56 @@ final class LineDfa {
             next = Arrays.copyOf(next, next.length * 2);
         }
         return n << 8;
+    }
+
+    /**
+     * Where {@link #candidates} found lines that may match, in order, and its working state; one per
+     * processor, reused from block to block.
+     */
+    static final class Candidates {
+        final int[] pos = new int[STREAMS];
+        final int[] end = new int[STREAMS];
+        final int[] state = new int[STREAMS];
+        private final int[][] byStream = new int[STREAMS][64];
+        private final int[] counts = new int[STREAMS];
+        private int[] all = new int[64];
+        private int size;
+
+        void clear() {
+            Arrays.fill(counts, 0);
+            size = 0;
+        }
+
+        void add(int q, int i) {
+            if (counts[q] == byStream[q].length) {
+                byStream[q] = Arrays.copyOf(byStream[q], counts[q] * 2);
+            }
+            byStream[q][counts[q]++] = i;
+        }
+
+        /** Puts the stretches' finds one after the other: they are in order, as the stretches are. */
+        void seal() {
+            int n = 0;
+            for (int c : counts) {
+                n += c;
+            }
+            if (n > all.length) {
+                all = new int[Math.max(n, all.length * 2)];
+            }
+            size = 0;
+            for (int q = 0; q < STREAMS; q++) {
+                System.arraycopy(byStream[q], 0, all, size, counts[q]);
+                size += counts[q];
+            }
+        }
+
+        int size() {
+            return size;
+        }
+
+        int get(int k) {
+            return all[k];
+        }
     }
 
     private record Key(int[] set) {

@@ -57,38 +57,66 @@ class LineDfaTest {
                 allExact &= matches == may;
             }
             exact += allExact ? 1 : 0;
-            checkScan(dfa, lines);
+            checkScan(dfa, lines, t);
         }
         assertThat(built).isGreaterThan(2000);
         assertThat(exact).isGreaterThan(built / 2);
         assertThat(exactDfas).isGreaterThan(built / 5);
     }
 
-    /** scan over the lines joined by newlines stops in exactly the lines mayMatch lets through. */
-    private static void checkScan(LineDfa dfa, List<byte[]> lines) {
+    /**
+     * candidates over the lines joined by newlines finds exactly the lines mayMatch lets through: over a
+     * short text (one stretch) and, every tenth pattern, over the lines repeated past
+     * {@link LineDfa#MIN_SPLIT} (four stretches side by side); with and without a last newline.
+     */
+    private static void checkScan(LineDfa dfa, List<byte[]> lines, int t) {
+        int repeat = t % 10 == 0 ? LineDfa.MIN_SPLIT / 100 + 1 : 1;
         StringBuilder text = new StringBuilder();
         List<Integer> expected = new ArrayList<>();
-        for (int l = 0; l < lines.size(); l++) {
-            text.append(new String(lines.get(l), StandardCharsets.ISO_8859_1)).append('\n');
-            if (dfa.mayMatch(lines.get(l), 0, lines.get(l).length)) {
-                expected.add(l);
+        int n = 0;
+        for (int copy = 0; copy < repeat; copy++) {
+            for (byte[] line : lines) {
+                text.append(new String(line, StandardCharsets.ISO_8859_1)).append('\n');
+                if (dfa.mayMatch(line, 0, line.length)) {
+                    expected.add(n);
+                }
+                n++;
             }
+        }
+        if (t % 2 == 0) {
+            text.setLength(text.length() - 1);
         }
         byte[] a = text.toString().getBytes(StandardCharsets.ISO_8859_1);
-        List<Integer> stopped = new ArrayList<>();
-        int[] newlines = new int[1];
-        int p = 0;
-        while (p < a.length) {
-            int hit = dfa.scan(a, p, a.length, newlines);
-            if (hit < 0) {
-                break;
-            }
-            stopped.add(newlines[0]);
-            int nl = ByteScan.indexOf(a, hit, a.length, (byte) '\n');
-            newlines[0]++;
-            p = nl + 1;
+        if (repeat > 1) {
+            assertThat(a.length).isGreaterThanOrEqualTo(LineDfa.MIN_SPLIT);
         }
-        assertThat(stopped).isEqualTo(expected);
+        LineDfa.Candidates found = new LineDfa.Candidates();
+        assertThat(dfa.candidates(a, 0, a.length, found)).isTrue();
+        List<Integer> stopped = new ArrayList<>();
+        for (int k = 0; k < found.size(); k++) {
+            int hit = found.get(k);
+            stopped.add(ByteScan.count(a, 0, hit, (byte) '\n'));
+            if (k > 0) {
+                assertThat(hit).isGreaterThan(found.get(k - 1));
+            }
+        }
+        assertThat(stopped).as("candidate lines").isEqualTo(expected);
+    }
+
+    @Test
+    void anAutomatonThatGrowsTooBigGivesUpAndSaysSo() {
+        // a match's 14th byte from the end decides: 2^14 states, past the bound
+        LineDfa dfa = LineDfa.compile("a[ab]{13}c", false);
+        assertThat(dfa).isNotNull();
+        Random r = new Random(3);
+        byte[] a = new byte[1 << 20];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = i % 200 == 199 ? (byte) '\n' : (byte) (r.nextBoolean() ? 'a' : 'b');
+        }
+        LineDfa.Candidates found = new LineDfa.Candidates();
+        assertThat(dfa.candidates(a, 0, a.length, found)).isFalse();
+        assertThat(dfa.gaveUp).isTrue();
+        assertThat(dfa.candidates(new byte[] {'a'}, 0, 1, found)).isFalse();
     }
 
     @Test
