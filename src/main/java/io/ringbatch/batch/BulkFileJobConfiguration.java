@@ -86,10 +86,9 @@ public class BulkFileJobConfiguration {
     @Bean
     Step work(JobRepository repository, PlatformTransactionManager tm, PartitionWork partitionWork, Pipeline pipeline) {
         return new StepBuilder("work", repository)
-                .<BlockItem, ItemResult>chunk(pipeline.commitInterval())
+                .<ItemResult, ItemResult>chunk(pipeline.commitInterval())
                 .transactionManager(tm)
                 .reader(partitionWork)
-                .processor(partitionWork::process)
                 .writer(partitionWork::write)
                 .build();
     }
@@ -127,8 +126,7 @@ public class BulkFileJobConfiguration {
             throws java.io.IOException {
         JobFiles files = pipeline.files(jobId);
         return new PartitionWork(files, pipeline.plan(jobId), files.readDefinition(),
-                pipeline.operation(files.readDefinition().operation()), pipeline.engine(), pipeline.commitInterval(),
-                partition);
+                pipeline.operation(files.readDefinition().operation()), pipeline.engine(), partition);
     }
 
     @Bean

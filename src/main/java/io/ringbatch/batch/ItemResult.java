@@ -1,7 +1,8 @@
 package io.ringbatch.batch;
 
-import java.util.List;
-
-/** What processing one {@link BlockItem} produced: records for the merge and bytes of the piece's output. */
-record ItemResult(int piece, boolean first, boolean last, long bytes, List<byte[]> records, List<byte[]> outputs) {
+/**
+ * What processing one {@link BlockItem} counts for at the commit: its piece, whether it ended the piece,
+ * and its input bytes. Its records and output were written when it was processed.
+ */
+record ItemResult(int piece, boolean last, long bytes) {
 }

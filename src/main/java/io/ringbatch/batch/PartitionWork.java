@@ -24,8 +24,10 @@ import org.springframework.batch.infrastructure.item.ItemStreamException;
 import org.springframework.batch.infrastructure.item.ItemStreamReader;
 
 /**
- * One partition of the process step: the reader, processor and writer of its chunk-oriented worker
- * step, sharing one state that is saved in the step's ExecutionContext at every commit.
+ * One partition of the process step: the reader and writer of its chunk-oriented worker step, sharing
+ * one state that is saved in the step's ExecutionContext at every commit. The reader hands out blocks
+ * already processed by the operation (see {@link #read()} for why the processing is not a separate
+ * ItemProcessor); the writer counts them into the progress the commit saves.
  * <p>
  * What a commit saves, and what a restart does with it:
  * <ul>
@@ -46,7 +48,7 @@ import org.springframework.batch.infrastructure.item.ItemStreamReader;
  * the job runs with hard links allowed ({@link Planner#hardLinksAllowed}): its other name may lie
  * outside the input root. The planner refuses it first; this checks again when the file is opened.
  */
-public class PartitionWork implements ItemStreamReader<BlockItem> {
+public class PartitionWork implements ItemStreamReader<ItemResult> {
     static final String PIECE = "rb.piece";
     static final String OFFSET = "rb.offset";
     static final String CHECKPOINT = "rb.checkpoint";
@@ -60,12 +62,14 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
     static final String FILES = "rb.files";
     static final String SKIPPED = "rb.skipped";
 
+    /** Blocks a partition holds at once: the one being processed, and one the cursor may keep beside it. */
+    private static final int HELD = 2;
+
     private final JobFiles files;
     private final Plan plan;
     private final JobDefinition job;
     private final Operation operation;
     private final IoEngine engine;
-    private final int held;
     private final int partition;
     private final int firstPiece;
     private final int endPiece;
@@ -83,6 +87,9 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
     private long recordsAtPieceStart;
     private FileChannel output;
     private int outputPiece = -1;
+    /** The piece this step execution started in: its output file is kept to the last commit's length. */
+    private int openedPiece = -1;
+    private final Sink sink = new Sink();
     /**
      * Written since the last force: a commit forces only what changed. Forcing a clean file still costs
      * a device cache flush, which waits behind every read in the disk's queue (10-40 ms during a cold
@@ -102,14 +109,13 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
     private boolean allowHardLinks;
 
     public PartitionWork(JobFiles files, Plan plan, JobDefinition job, Operation operation, IoEngine engine,
-                         int chunkSize, int partition) {
+                         int partition) {
         this.files = files;
         this.plan = plan;
         this.job = job;
         this.operation = operation;
         this.engine = engine;
-        this.held = chunkSize + 1;
-        this.partition = partition;
+                this.partition = partition;
         Plan.PartitionEntry p = plan.partitions().get(partition);
         this.firstPiece = p.firstPiece();
         this.endPiece = p.endPiece();
@@ -134,6 +140,7 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
         ArrayList<String> s = (ArrayList<String>) ctx.get(SKIPPED);
         skipped = s == null ? new ArrayList<>() : new ArrayList<>(s);
         recordsAtPieceStart = recordsSize;
+        openedPiece = pieceIndex;
         try {
             Path rec = files.records(partition);
             Files.createDirectories(rec.getParent());
@@ -232,8 +239,25 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
 
     // ---- reading ----------------------------------------------------------------------------------
 
+    /**
+     * The next block of the partition, already processed: each block goes through the operation as soon
+     * as it is taken from the prefetch queue and goes back to the pool at once, while the engine reads
+     * the next ones.
+     * <p>
+     * Spring Batch 6's chunk-oriented step reads a whole chunk before it processes any of it, so with a
+     * separate processor the blocks of a chunk would wait in memory while the ring fills only its
+     * read-ahead window, and the reads of the next chunk would wait for its processing: the I/O of
+     * each chunk overlapped the work only as far as the read-ahead reached. Processing in the read
+     * keeps the ring busy across the whole chunk, and holds one block instead of a chunk of them, so
+     * that a chunk (and a commit) can span more blocks at no memory cost.
+     */
     @Override
-    public BlockItem read() throws Exception {
+    public ItemResult read() throws Exception {
+        BlockItem block = nextBlock();
+        return block == null ? null : process(block);
+    }
+
+    private BlockItem nextBlock() throws Exception {
         while (pieceIndex < endPiece) {
             if (cursor == null) {
                 Operation.Piece piece = plan.piece(pieceIndex);
@@ -249,7 +273,7 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
                 }
                 long at = operation.resumableMidPiece() ? resumeOffset : -1;
                 try {
-                    cursor = new PieceCursor(engine, piece, operation.split(), at, held);
+                    cursor = new PieceCursor(engine, piece, operation.split(), at, HELD);
                 } catch (IOException e) {
                     if (!job.skipUnreadable()) {
                         throw e;
@@ -303,8 +327,13 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
 
     // ---- processing -------------------------------------------------------------------------------
 
-    public ItemResult process(BlockItem item) throws Exception {
-        Sink sink = new Sink(stopSignal);
+    /**
+     * Runs the operation over one block; what it produces goes straight to the partition's record file
+     * and to the piece's output file, past the lengths of the last commit. The chunk's commit forces
+     * them and saves their new lengths; a restart truncates both back to the lengths it finds saved, so
+     * what was written after the last commit (a stop, a failure, a crash) is dropped.
+     */
+    private ItemResult process(BlockItem item) throws Exception {
         long t0 = System.nanoTime();
         try {
             if (item.first || processorPiece != item.piece) {
@@ -313,6 +342,10 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
                 processor = operation.open(job.params(), plan.piece(item.piece), resume);
                 processorPiece = item.piece;
             }
+            if (item.first) {
+                recordsAtPieceStart = recordsSize;
+            }
+            sink.piece = item.piece;
             if (item.head != null) {
                 processor.process(item.head.duplicate(), sink);
             }
@@ -321,11 +354,14 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
             }
             if (item.last) {
                 processor.finish(sink);
+                if (outputPiece == item.piece) {
+                    closeOutput();
+                }
             }
         } catch (FragmentSink.Stopped e) {
             // the processor is half-way through the block: it must not see another one. Spring Batch rolls
-            // the chunk back (nothing of it was written, the context keeps the last commit) and ends the
-            // step STOPPED, as for a stop seen at a commit
+            // the chunk back (the context keeps the last commit, whose lengths a restart truncates the files
+            // back to) and ends the step STOPPED, as for a stop seen at a commit
             processor = null;
             processorPiece = -1;
             throw new JobInterruptedException("job " + job.jobId() + " stopped while partition " + partition
@@ -334,82 +370,73 @@ public class PartitionWork implements ItemStreamReader<BlockItem> {
             item.release();
             busyNanos += System.nanoTime() - t0;
         }
-        return new ItemResult(item.piece, item.first, item.last, item.bytes, sink.records, sink.outputs);
+        return new ItemResult(item.piece, item.last, item.bytes);
     }
 
-    private static final class Sink implements FragmentSink {
-        final List<byte[]> records = new ArrayList<>(2);
-        final List<byte[]> outputs = new ArrayList<>(2);
-        private final AtomicBoolean stop;
-
-        Sink(AtomicBoolean stop) {
-            this.stop = stop;
-        }
+    /** Where the operation's records and output go, for the block being processed. */
+    private final class Sink implements FragmentSink {
+        private final ByteBuffer frame = ByteBuffer.allocate(8);
+        private final ByteBuffer[] gather = new ByteBuffer[2];
+        int piece;
 
         @Override
         public boolean stopRequested() {
-            return stop.get();
+            return stopSignal.get();
         }
 
+        /** A record, framed by its piece and length. */
         @Override
-        public void record(ByteBuffer bytes) {
-            byte[] copy = new byte[bytes.remaining()];
-            bytes.get(copy);
-            records.add(copy);
-        }
-
-        @Override
-        public void output(ByteBuffer bytes) {
-            if (bytes.hasRemaining()) {
-                byte[] copy = new byte[bytes.remaining()];
-                bytes.get(copy);
-                outputs.add(copy);
+        public void record(ByteBuffer bytes) throws IOException {
+            int length = bytes.remaining();
+            frame.clear();
+            frame.putInt(piece).putInt(length).flip();
+            gather[0] = frame;
+            gather[1] = bytes;
+            while (frame.hasRemaining() || bytes.hasRemaining()) {
+                records.write(gather);
             }
+            gather[1] = null;
+            recordsSize += 8 + length;
+            recordsDirty = true;
+        }
+
+        @Override
+        public void output(ByteBuffer bytes) throws IOException {
+            if (!bytes.hasRemaining()) {
+                return;
+            }
+            if (outputPiece != piece) {
+                closeOutput();
+                Path out = files.pieceOutput(piece);
+                Files.createDirectories(out.getParent());
+                output = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                if (piece == openedPiece) {
+                    // open() truncated it to the last commit's length
+                    output.position(output.size());
+                } else {
+                    // left by an execution that wrote it and ended before it could commit
+                    output.truncate(0);
+                }
+                outputPiece = piece;
+            }
+            while (bytes.hasRemaining()) {
+                output.write(bytes);
+            }
+            outputDirty = true;
         }
     }
 
     // ---- writing ----------------------------------------------------------------------------------
 
-    public void write(Chunk<? extends ItemResult> chunk) throws Exception {
+    /**
+     * The chunk's blocks were processed and their bytes written as they were read; what the commit
+     * adds is their count in the progress it saves.
+     */
+    public void write(Chunk<? extends ItemResult> chunk) {
         for (ItemResult r : chunk) {
-            if (r.first()) {
-                recordsAtPieceStart = recordsSize;
-            }
-            for (byte[] rec : r.records()) {
-                ByteBuffer frame = ByteBuffer.allocate(8 + rec.length);
-                frame.putInt(r.piece()).putInt(rec.length).put(rec).flip();
-                while (frame.hasRemaining()) {
-                    records.write(frame);
-                }
-                recordsSize += 8 + rec.length;
-                recordsDirty = true;
-            }
-            if (!r.outputs().isEmpty()) {
-                if (outputPiece != r.piece()) {
-                    closeOutput();
-                    Path out = files.pieceOutput(r.piece());
-                    Files.createDirectories(out.getParent());
-                    output = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                    output.position(output.size());
-                    outputPiece = r.piece();
-                    outputDirty = true;
-                }
-                for (byte[] o : r.outputs()) {
-                    ByteBuffer b = ByteBuffer.wrap(o);
-                    while (b.hasRemaining()) {
-                        output.write(b);
-                    }
-                    outputDirty = true;
-                }
-            }
             bytesDone += r.bytes();
-            if (r.last()) {
-                if (outputPiece == r.piece()) {
-                    closeOutput();
-                }
-                if (plan.lastOfFile(r.piece())) {
-                    filesDone++;
-                }
+            if (r.last() && plan.lastOfFile(r.piece())) {
+                filesDone++;
             }
         }
     }

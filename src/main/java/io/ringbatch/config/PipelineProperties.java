@@ -17,6 +17,6 @@ import org.springframework.validation.annotation.Validated;
  */
 @Validated
 @ConfigurationProperties("ringbatch.pipeline")
-public record PipelineProperties(@DefaultValue("16") @Min(1) @Max(1024) int commitInterval,
+public record PipelineProperties(@DefaultValue("64") @Min(1) @Max(1024) int commitInterval,
                                  @DefaultValue("64MB") DataSize splitSize) {
 }

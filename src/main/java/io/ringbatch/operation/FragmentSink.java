@@ -4,7 +4,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * Where a {@link PieceProcessor} puts what it produces; both are written at the step's commits.
+ * Where a {@link PieceProcessor} puts what it produces. Both are written as they come and made durable
+ * at the step's next commit; a restart drops what was written after the last one.
  * <p>
  * Both methods take the bytes from the buffer's position to its limit <em>during the call</em> (copied
  * or written): the operations reuse their buffers for the next fragment, as the pipeline reuses the

@@ -18,6 +18,8 @@ import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -166,6 +168,24 @@ class PipelineTest {
         assertThat(done.status()).isEqualTo("COMPLETED");
         assertThat(done.executions()).hasSize(2);
         assertThat(done.bytesDone()).isEqualTo(done.bytesTotal());
+        assertCopies(outputs.resolve(id));
+    }
+
+    /**
+     * A block's output is written as it is processed, before the commit that counts it: a failure leaves
+     * output of the pieces its chunk started, which the restart must not append to.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {3, 5, 8, 13, 21, 34, 55})
+    void aFailedChunkLeavesNothingInTheOutputOfItsRestart(int failAt) throws Exception {
+        CopyOperation.CALLS.set(0);
+        CopyOperation.failAt = failAt;
+        String id = submit("copy-whole");
+        RunState failed = await(id);
+        assertThat(failed.status()).isEqualTo("FAILED");
+        CopyOperation.failAt = -1;
+        runner.restart(id);
+        assertThat(await(id).status()).isEqualTo("COMPLETED");
         assertCopies(outputs.resolve(id));
     }
 

@@ -318,7 +318,7 @@ class HelmChartTest {
         assertThat(properties.security().rememberMe()).isEqualTo(Duration.ofHours(8));
         PipelineProperties p = bind(pipeline, "ringbatch.pipeline", PipelineProperties.class);
         assertThat(p.splitSize()).isEqualTo(DataSize.ofMegabytes(32));
-        assertThat(p.commitInterval()).isEqualTo(16);
+        assertThat(p.commitInterval()).isEqualTo(64);
         assertThat(flat).containsEntry("logging.level.io.ringbatch", "DEBUG");
 
         // without config.workers the key is absent: the service sizes the executor from the CPUs it gets
