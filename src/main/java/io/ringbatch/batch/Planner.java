@@ -21,10 +21,9 @@ import java.util.List;
  * followed (a link could lead out of the root), and neither are devices, FIFOs or sockets. Files are
  * sorted by the bytes of their relative path, as {@code LC_ALL=C sort} would, because the outputs are
  * ordered that way. Large files of operations that may split are cut into ranges of about
- * {@code splitBytes}; partitions then take contiguous pieces until they hold about what is left
- * {@code / (2 * workers)} bytes, at most {@code total / (workers * 4)} and at least
- * {@code splitBytes / 4} ({@link #partitionTarget}), so that every worker has several partitions to
- * take, a slow one does not hold the job up, and the last ones are small.
+ * {@code splitBytes}; partitions then take contiguous pieces until they hold about
+ * {@code total / (workers * 4)} bytes (at least {@code splitBytes / 4}), so that every worker has
+ * several partitions to take and a slow one does not hold the job up.
  * <p>
  * Hard links: a regular file with more than one link may be another name of a file outside the root
  * (which of its names lies where cannot be told), so unless {@code ringbatch.input.allow-hard-links}
@@ -146,13 +145,10 @@ public final class Planner {
             }
         }
         long total = files.stream().mapToLong(Plan.FileEntry::size).sum();
-        long smallest = splitBytes / 4;
-        long largest = Math.max(smallest, total / (workers * 4L));
+        long target = Math.max(splitBytes / 4, total / (workers * 4L));
         List<Plan.PartitionEntry> partitions = new ArrayList<>();
         int first = 0;
         long bytes = 0;
-        long left = total;
-        long target = partitionTarget(left, workers, smallest, largest);
         for (int i = 0; i < pieces.size(); i++) {
             Plan.PieceEntry p = pieces.get(i);
             bytes += p.end() - p.start();
@@ -160,26 +156,13 @@ public final class Planner {
             if (bytes >= target || i + 1 - first >= 10_000) {
                 partitions.add(new Plan.PartitionEntry(first, i + 1, bytes));
                 first = i + 1;
-                left -= bytes;
                 bytes = 0;
-                target = partitionTarget(left, workers, smallest, largest);
             }
         }
         if (first < pieces.size() || partitions.isEmpty()) {
             partitions.add(new Plan.PartitionEntry(first, pieces.size(), bytes));
         }
         return new Plan(root.toString(), files, pieces, partitions);
-    }
-
-    /**
-     * The bytes of the next partition when {@code left} remain: a share of them that shrinks with them
-     * (guided scheduling), between {@code smallest} and {@code largest}. The partitions handed out last
-     * are then small, and so is the time one worker may still be busy while the others have nothing
-     * left: a gzip of 4 GiB on two workers had partitions of 360-600 MB that took 16-27 s each, and
-     * one worker sat idle for the last 6 s.
-     */
-    static long partitionTarget(long left, int workers, long smallest, long largest) {
-        return Math.min(largest, Math.max(smallest, left / (2L * workers)));
     }
 
     private static List<PathMatcher> matchers(List<String> globs) {
