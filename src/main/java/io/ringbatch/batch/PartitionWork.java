@@ -115,7 +115,7 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
         this.job = job;
         this.operation = operation;
         this.engine = engine;
-                this.partition = partition;
+        this.partition = partition;
         Plan.PartitionEntry p = plan.partitions().get(partition);
         this.firstPiece = p.firstPiece();
         this.endPiece = p.endPiece();
