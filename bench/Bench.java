@@ -1,4 +1,4 @@
-// The performance benchmark of issue 6: the same work through ringbatch (the packaged jar, over REST)
+// The performance benchmark: the same work through ringbatch (the packaged jar, over REST)
 // and through what a user would pick instead, on one generated tree, cold and warm, with the I/O time
 // alone and the CPU time alone measured on the same files. Run by bench/run.sh; see bench/README.md.
 import io.ringbatch.io.Block;
@@ -1026,7 +1026,7 @@ public class Bench {
         }
         String md = report(o, set, cores, io, cpu, rows, rss, coldRefused);
         if (!sseRows.isEmpty()) {
-            md += "\n## Server-sent event clients (issue 7)\n\nThe same warm job alone, then with " + o.sse
+            md += "\n## Server-sent event clients\n\nThe same warm job alone, then with " + o.sse
                     + " clients connected to the dashboard's overview stream (`GET /api/overview/events`, one event a "
                     + "second each), then alone again.\n\n| run | wall s |\n|---|---:|\n" + String.join("\n", sseRows) + "\n";
         }

@@ -40,7 +40,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * The read benchmark of issue 2: reads one generated set of files with the ringbatch engines and
+ * The read benchmark: reads one generated set of files with the ringbatch engines and
  * their peers, cold and warm, and runs fio over the same files as the reference.
  * <p>
  * Run with the JDK's source launcher, the project's classes and runtime dependencies on the class
