@@ -24,7 +24,7 @@ import java.util.Map;
  * numbers inside a piece count from 1 and the merge adds the lines of the file's earlier pieces.</li>
  * <li>{@link #merge} runs once all pieces are processed, may run again after a crash (it must only
  * write into {@code MergeInput.staging()}), and must produce output byte-identical to the reference
- * tool named in DESIGN.md.</li>
+ * tool named in docs/operations.md.</li>
  * </ul>
  */
 public interface Operation {

@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
-/** Generated input trees with the awkward cases DESIGN.md asks for. */
+/** Generated input trees with the awkward cases every operation must get right (docs/operations.md). */
 final class TestTrees {
     static final int MIB = 1 << 20;
 
