@@ -195,12 +195,13 @@ class RingbatchPropertiesTest {
         }
         String readme = Files.readString(README);
         String configuration = Files.readString(CONFIGURATION_DOC);
+        PropertySource<?> yaml = documentedYaml();
         for (Documented key : documented.values()) {
             String row = tableRow(readme, key.key());
             assertThat(row).as("README's configuration table has a row for %s", key.key()).isNotNull();
             if (key.isDefault()) {
                 String[] cells = row.split(" \\| ");
-                for (String value : flattened(documentedYaml(), key.key()).values()) {
+                for (String value : flattened(yaml, key.key()).values()) {
                     assertThat(cells.length > 1 ? cells[1] : "").as("README's default for %s", key.key()).contains(value);
                 }
             }
@@ -233,7 +234,7 @@ class RingbatchPropertiesTest {
                 declared.get(key.key()).check().assertDefault(key.key(), values);
             } else {
                 for (Map.Entry<String, String> value : values.entrySet()) {
-                    Object builtInValue = builtIn.getProperty(value.getKey());
+                    Object builtInValue = unwrapped(builtIn.getProperty(value.getKey()));
                     assertThat(builtInValue).as("config/application.yml line %d tags %s a default, but the built-in "
                             + "application.yml does not set it: tag it example", key.line(), value.getKey()).isNotNull();
                     assertThat(String.valueOf(builtInValue)).as("the built-in %s", value.getKey())
@@ -253,8 +254,8 @@ class RingbatchPropertiesTest {
     private static final Pattern KEY_LINE = Pattern.compile("^( *)([A-Za-z0-9][A-Za-z0-9._-]*):(.*)$");
     private static final Pattern TAGGED = Pattern.compile("^(.*?)\\s+#\\s*(default|example)\\b.*$");
 
-    /** A key config/application.yml sets: its value as written, whether it is tagged a default, its line. */
-    record Documented(String key, String value, boolean isDefault, int line) {
+    /** A key config/application.yml sets: whether its value is tagged a default, and its line. */
+    record Documented(String key, boolean isDefault, int line) {
     }
 
     /** The commented-out part of config/application.yml (from "# ringbatch:" on), uncommented. */
@@ -311,8 +312,7 @@ class RingbatchPropertiesTest {
             StringBuilder key = new StringBuilder();
             sections.forEach(s -> key.append(s.getValue()).append('.'));
             key.append(m.group(2));
-            keys.put(key.toString(), new Documented(key.toString(), tag.group(1).strip(), tag.group(2).equals("default"),
-                    i + 1));
+            keys.put(key.toString(), new Documented(key.toString(), tag.group(2).equals("default"), i + 1));
         }
         return keys;
     }
@@ -322,11 +322,14 @@ class RingbatchPropertiesTest {
         Map<String, String> out = new TreeMap<>();
         for (String name : ((EnumerablePropertySource<?>) yaml).getPropertyNames()) {
             if (name.equals(key) || name.startsWith(key + "[") || name.startsWith(key + ".")) {
-                Object value = yaml.getProperty(name);
-                out.put(name, String.valueOf(value instanceof OriginTrackedValue v ? v.getValue() : value));
+                out.put(name, String.valueOf(unwrapped(yaml.getProperty(name))));
             }
         }
         return out;
+    }
+
+    private static Object unwrapped(Object value) {
+        return value instanceof OriginTrackedValue v ? v.getValue() : value;
     }
 
     /** The line of a Markdown table whose first cell is {@code `key`}, or null. */
