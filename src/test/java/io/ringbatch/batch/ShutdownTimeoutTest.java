@@ -127,10 +127,11 @@ class ShutdownTimeoutTest {
         props.put("ringbatch.workers", "1");
         // the held worker is left running when the context closes: no native ring to close under it
         props.put("ringbatch.io.engine", "blocking");
-        props.put("spring.lifecycle.timeout-per-shutdown-phase", TIMEOUT.toSeconds() + "s");
         HoldOperation hold = Hold.OPERATION;
+        // an argument, as the chart's application.yml would: the builder's properties are only defaults, and
+        // the service's own application.yml sets this key
         ConfigurableApplicationContext app = new SpringApplicationBuilder(RingbatchApplication.class, Hold.class)
-                .properties(props).run();
+                .properties(props).run("--spring.lifecycle.timeout-per-shutdown-phase=" + TIMEOUT.toSeconds() + "s");
         long took;
         try {
             app.getBean(JobRunner.class).start(new JobDefinition("held", "test-hold", Map.of(), input, List.of(),
