@@ -134,6 +134,22 @@ Refuses combinations the schema cannot express.
 {{- if and .Values.database.external.enabled (not .Values.database.external.existingSecret) (not .Values.database.external.password) -}}
 {{- fail "database.external needs password or existingSecret" -}}
 {{- end -}}
+{{- $shutdown := include "ringbatch.shutdownTimeoutMillis" . | int64 -}}
+{{- if lt (mul (int64 .Values.terminationGracePeriodSeconds) 1000) (add $shutdown 10000) -}}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must be at least shutdownTimeout (%v) + 10s: the running jobs get shutdownTimeout to stop, then the web server, the executors and the database close before Kubernetes kills the pod" .Values.terminationGracePeriodSeconds .Values.shutdownTimeout) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+shutdownTimeout in milliseconds. The schema allows a number with one unit (ms, s, m, h, d), or 0: the
+forms Spring Boot reads as a Duration.
+*/}}
+{{- define "ringbatch.shutdownTimeoutMillis" -}}
+{{- $t := toString .Values.shutdownTimeout -}}
+{{- $n := regexFind "^[0-9]+" $t -}}
+{{- $unit := trimPrefix $n $t -}}
+{{- $perUnit := dict "" 1 "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000 -}}
+{{- mul (int64 $n) (get $perUnit $unit) -}}
 {{- end -}}
 
 {{- define "ringbatch.probeTimings" -}}

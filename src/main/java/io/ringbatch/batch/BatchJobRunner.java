@@ -2,8 +2,13 @@ package io.ringbatch.batch;
 
 import io.ringbatch.config.RingbatchProperties;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,8 +17,12 @@ import org.springframework.batch.core.job.Job;
 import org.springframework.batch.core.job.JobExecution;
 import org.springframework.batch.core.launch.JobOperator;
 import org.springframework.batch.core.repository.JobRepository;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.autoconfigure.context.LifecycleProperties;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.context.event.EventListener;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
 import org.springframework.stereotype.Component;
 
 /**
@@ -23,10 +32,11 @@ import org.springframework.stereotype.Component;
  * and, with {@code ringbatch.resume-on-start}, restarted.
  */
 @Component
-public class BatchJobRunner implements JobRunner, org.springframework.context.SmartLifecycle {
+public class BatchJobRunner implements JobRunner, SmartLifecycle {
     /** In a job's work dir: the service stopped this job as it shut down; the next start resumes it. */
     static final String RESUME_MARKER = "resume-on-start";
-    private static final long SHUTDOWN_WAIT_MILLIS = 20_000;
+    /** How long a restart or an abandon waits for a stopping execution to end. */
+    private static final long SETTLE_SECONDS = 30;
     private volatile boolean running;
     private static final Logger log = LoggerFactory.getLogger(BatchJobRunner.class);
 
@@ -38,10 +48,19 @@ public class BatchJobRunner implements JobRunner, org.springframework.context.Sm
     private final BulkFileJobConfiguration.JobEnd jobEnd;
     private final RingbatchProperties properties;
     private final JobOwnership ownership;
+    /** What running jobs get to stop at shutdown: Spring's own wait for each shutdown phase. */
+    private final Duration shutdownTimeout;
+    /** Where the jobs and their partitions run: they wait at their destruction for what is left of it. */
+    private final List<ThreadPoolTaskExecutor> executors;
 
     public BatchJobRunner(JobOperator operator, JobRepository repository, Job bulkFileJob, Pipeline pipeline,
                           RunStates states, BulkFileJobConfiguration.JobEnd jobEnd, RingbatchProperties properties,
-                          org.springframework.beans.factory.ObjectProvider<JobOwnership> ownership) {
+                          org.springframework.beans.factory.ObjectProvider<JobOwnership> ownership,
+                          LifecycleProperties lifecycle,
+                          @Qualifier("ringbatchWorkers") ThreadPoolTaskExecutor workers,
+                          @Qualifier("ringbatchJobLauncher") ThreadPoolTaskExecutor launcher) {
+        this.shutdownTimeout = lifecycle.getTimeoutPerShutdownPhase();
+        this.executors = List.of(launcher, workers);
         this.ownership = ownership.getIfAvailable(() -> jobId -> true);
         this.operator = operator;
         this.repository = repository;
@@ -167,19 +186,21 @@ public class BatchJobRunner implements JobRunner, org.springframework.context.Sm
     }
 
     /**
-     * The latest execution once it has really ended: a stopped or failed execution gets its end time a
-     * moment after its status, and Spring Batch refuses to restart it until then.
+     * The latest execution once its thread here has really ended: a stop marks the execution STOPPED at
+     * once, and Spring Batch refuses to restart it while its workers still finish their chunks. Waits up
+     * to {@value #SETTLE_SECONDS} s.
      */
     private JobExecution settled(String jobId) throws JobRunnerException {
         JobExecution last = latest(jobId);
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-        while (!last.isRunning() && (jobEnd.active(jobId) || (last.getEndTime() == null && last.getStartTime() != null))
-                && System.nanoTime() < deadline) {
+        if (!last.isRunning() && jobEnd.active(jobId)) {
             try {
-                Thread.sleep(20);
+                jobEnd.end(jobId).get(SETTLE_SECONDS, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                // still stopping: refused below
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                break;
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e); // never: the end is only ever completed normally
             }
             last = latest(jobId);
         }
@@ -274,15 +295,45 @@ public class BatchJobRunner implements JobRunner, org.springframework.context.Sm
         return running;
     }
 
-    /** Before the web server and the executors stop. */
+    /**
+     * Where this runner stops in the shutdown. Spring stops the lifecycle beans from the highest phase
+     * down, each phase within {@code spring.lifecycle.timeout-per-shutdown-phase}:
+     * <ol>
+     *   <li>{@link SmartLifecycle#DEFAULT_PHASE}: the job service stops taking jobs from its queue, the
+     *       live event streams close (they would hold up the web server's graceful shutdown), the
+     *       throughput sampling stops;</li>
+     *   <li>this phase: the running jobs are stopped at their next commit, and waited for;</li>
+     *   <li>{@code WebServerApplicationContext.GRACEFUL_SHUTDOWN_PHASE} ({@code DEFAULT_PHASE - 1024}):
+     *       the web server finishes the requests under way;</li>
+     *   <li>then the beans are destroyed: the job and worker executors wait for tasks still running
+     *       (jobs that overran the wait here) for what is left of the timeout, and the I/O engine
+     *       closes after the workers.</li>
+     * </ol>
+     */
+    public static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 1;
+
     @Override
     public int getPhase() {
-        return Integer.MAX_VALUE;
+        return PHASE;
     }
 
     @Override
     public void stop() {
         running = false;
+        long deadline = System.nanoTime() + shutdownTimeout.toNanos();
+        try {
+            stopJobs(deadline);
+        } finally {
+            // jobs that overran the wait are left to the executors for what remains of the same timeout,
+            // not for another one each: the whole shutdown stays within about one timeout
+            long left = Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+            executors.forEach(e -> e.setAwaitTerminationMillis(left));
+        }
+    }
+
+    /** Stops the jobs this process runs at their next commit, and waits for them until the deadline. */
+    private void stopJobs(long deadline) {
+        List<CompletableFuture<Void>> ends = new ArrayList<>();
         List<String> stopping = new ArrayList<>();
         for (JobExecution execution : repository.findRunningJobExecutions(Pipeline.JOB_NAME)) {
             String jobId = execution.getJobParameters().getString(Pipeline.JOB_ID);
@@ -295,6 +346,7 @@ public class BatchJobRunner implements JobRunner, org.springframework.context.Sm
                 operator.stop(execution);
                 PartitionWork.StopSignals.raise(pipeline.files(jobId).dir());
                 stopping.add(jobId);
+                ends.add(jobEnd.end(jobId));
             } catch (Exception e) {
                 log.warn("job {}: could not stop it for the shutdown: {}", jobId, e.getMessage());
             }
@@ -302,21 +354,22 @@ public class BatchJobRunner implements JobRunner, org.springframework.context.Sm
         if (stopping.isEmpty()) {
             return;
         }
-        log.info("shutting down: stopping {} running job(s) at their next commit; they resume at the next start: {}",
-                stopping.size(), stopping);
-        long deadline = System.currentTimeMillis() + SHUTDOWN_WAIT_MILLIS;
-        while (stopping.stream().anyMatch(jobEnd::active) && System.currentTimeMillis() < deadline) {
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+        log.info("shutting down: stopping {} running job(s) at their next commit within {}; they resume at the"
+                + " next start: {}", stopping.size(), shutdownTimeout, stopping);
+        try {
+            CompletableFuture.allOf(ends.toArray(CompletableFuture[]::new))
+                    .get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            // reported below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e); // never: the ends are only ever completed normally
         }
         List<String> late = stopping.stream().filter(jobEnd::active).toList();
         if (!late.isEmpty()) {
-            log.warn("shutting down: job(s) {} did not stop within {} s; they resume from their last commit", late,
-                    SHUTDOWN_WAIT_MILLIS / 1000);
+            log.warn("shutting down: job(s) {} did not stop within {} (spring.lifecycle.timeout-per-shutdown-phase);"
+                    + " they resume from their last commit", late, shutdownTimeout);
         }
     }
 }

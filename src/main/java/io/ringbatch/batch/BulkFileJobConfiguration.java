@@ -1,8 +1,11 @@
 package io.ringbatch.batch;
 
 import io.ringbatch.config.RingbatchProperties;
+import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.batch.core.job.Job;
 import org.springframework.batch.core.job.builder.JobBuilder;
 import org.springframework.batch.core.listener.JobExecutionListener;
@@ -14,9 +17,11 @@ import org.springframework.batch.core.step.builder.StepBuilder;
 import org.springframework.batch.infrastructure.item.ExecutionContext;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.autoconfigure.context.LifecycleProperties;
 import org.springframework.boot.batch.autoconfigure.BatchTaskExecutor;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.DependsOn;
 import org.springframework.core.task.TaskExecutor;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
 import org.springframework.transaction.PlatformTransactionManager;
@@ -30,14 +35,19 @@ import org.springframework.transaction.PlatformTransactionManager;
 @Configuration(proxyBeanMethods = false)
 public class BulkFileJobConfiguration {
 
-    /** The threads that do the per-byte work of every job. */
+    /**
+     * The threads that do the per-byte work of every job. At shutdown they finish what they run, within
+     * {@code spring.lifecycle.timeout-per-shutdown-phase}, before the I/O engine closes (they read through
+     * it, hence the dependency: beans that depend on the engine are destroyed before it).
+     */
     @Bean(destroyMethod = "shutdown")
-    ThreadPoolTaskExecutor ringbatchWorkers(RingbatchProperties properties) {
+    @DependsOn("ioEngine")
+    ThreadPoolTaskExecutor ringbatchWorkers(RingbatchProperties properties, LifecycleProperties lifecycle) {
         ThreadPoolTaskExecutor executor = new ThreadPoolTaskExecutor();
         executor.setCorePoolSize(properties.workers());
         executor.setMaxPoolSize(properties.workers());
         executor.setThreadNamePrefix("ringbatch-worker-");
-        executor.setWaitForTasksToCompleteOnShutdown(false);
+        waitAtShutdown(executor, lifecycle);
         executor.initialize();
         return executor;
     }
@@ -45,13 +55,26 @@ public class BulkFileJobConfiguration {
     /** Where {@code JobOperator.start} runs jobs, so that it returns at once; these threads only wait. */
     @Bean
     @BatchTaskExecutor
-    ThreadPoolTaskExecutor ringbatchJobLauncher(RingbatchProperties properties) {
+    ThreadPoolTaskExecutor ringbatchJobLauncher(RingbatchProperties properties, LifecycleProperties lifecycle) {
         ThreadPoolTaskExecutor executor = new ThreadPoolTaskExecutor();
         executor.setCorePoolSize(Math.max(2, properties.maxConcurrentJobs() + 1));
         executor.setMaxPoolSize(Math.max(2, properties.maxConcurrentJobs() + 1));
         executor.setThreadNamePrefix("ringbatch-job-");
+        waitAtShutdown(executor, lifecycle);
         executor.initialize();
         return executor;
+    }
+
+    /**
+     * Keeps taking and running tasks until the context destroys the executor, then waits up to the
+     * shutdown timeout for them. Without this, Spring shuts the executor down as the context starts to
+     * close, before {@link BatchJobRunner} has stopped the jobs: a job between its plan and its partitions
+     * would have them refused and fail instead of stopping at a commit. By the time the executors are
+     * destroyed the runner has waited for its jobs, so this wait is only for jobs that overran it.
+     */
+    private static void waitAtShutdown(ThreadPoolTaskExecutor executor, LifecycleProperties lifecycle) {
+        executor.setWaitForTasksToCompleteOnShutdown(true);
+        executor.setAwaitTerminationMillis(lifecycle.getTimeoutPerShutdownPhase().toMillis());
     }
 
     @Bean
@@ -94,8 +117,8 @@ public class BulkFileJobConfiguration {
     }
 
     @Bean
-    Step finish(JobRepository repository, PlatformTransactionManager tm, Pipeline pipeline) {
-        return new StepBuilder("finish", repository).tasklet(new FinishTasklet(pipeline), tm).build();
+    Step finish(JobRepository repository, PlatformTransactionManager tm, Pipeline pipeline, Clock clock) {
+        return new StepBuilder("finish", repository).tasklet(new FinishTasklet(pipeline, clock), tm).build();
     }
 
     /** One ExecutionContext per partition of the plan; partitions already completed are not run again. */
@@ -140,22 +163,39 @@ public class BulkFileJobConfiguration {
         private final java.util.List<java.util.function.Consumer<String>> listeners =
                 new java.util.concurrent.CopyOnWriteArrayList<>();
         /**
-         * Jobs whose execution thread runs in this process now. Spring Batch's stop marks the execution
-         * STOPPED (with an end time) at once, while its workers still finish their chunks; only the
-         * end of the job's thread says that it has really ended.
+         * Jobs whose execution thread runs in this process now, each with what completes when it ends.
+         * Spring Batch's stop marks the execution STOPPED (with an end time) at once, while its workers
+         * still finish their chunks; only the end of the job's thread says that it has really ended.
          */
-        private final java.util.Set<String> active = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private final Map<String, CompletableFuture<Void>> active = new ConcurrentHashMap<>();
 
         void launching(String jobId) {
-            active.add(jobId);
+            active.putIfAbsent(jobId, new CompletableFuture<>());
         }
 
         void launchFailed(String jobId) {
-            active.remove(jobId);
+            ended(jobId);
         }
 
         boolean active(String jobId) {
-            return active.contains(jobId);
+            return active.containsKey(jobId);
+        }
+
+        /**
+         * Completes when the job's execution thread here has ended (at once if none runs). Spring Batch
+         * calls {@link #afterJob} after it has stored the execution's status and end time, so by then the
+         * repository shows the end too.
+         */
+        CompletableFuture<Void> end(String jobId) {
+            CompletableFuture<Void> end = active.get(jobId);
+            return end == null ? CompletableFuture.completedFuture(null) : end;
+        }
+
+        private void ended(String jobId) {
+            CompletableFuture<Void> end = active.remove(jobId);
+            if (end != null) {
+                end.complete(null);
+            }
         }
 
         JobEnd(Pipeline pipeline) {
@@ -170,7 +210,7 @@ public class BulkFileJobConfiguration {
         public void afterJob(org.springframework.batch.core.job.JobExecution execution) {
             String jobId = execution.getJobParameters().getString(Pipeline.JOB_ID);
             pipeline.forget(jobId);
-            active.remove(jobId);
+            ended(jobId);
             for (var l : listeners) {
                 try {
                     l.accept(jobId);

@@ -14,8 +14,10 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Clock;
 import java.time.Duration;
-import java.time.LocalDateTime;
+import java.time.Instant;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,9 +37,11 @@ import org.springframework.batch.infrastructure.repeat.RepeatStatus;
  */
 class FinishTasklet implements Tasklet {
     private final Pipeline pipeline;
+    private final Clock clock;
 
-    FinishTasklet(Pipeline pipeline) {
+    FinishTasklet(Pipeline pipeline, Clock clock) {
         this.pipeline = pipeline;
+        this.clock = clock;
     }
 
     @Override
@@ -145,11 +149,12 @@ class FinishTasklet implements Tasklet {
         report.put("partitions", plan.partitions().size());
         report.put("engine", pipeline.engine().name());
         report.put("workers", pipeline.workers());
-        LocalDateTime started = state.startedAt() == null ? execution.getStartTime()
-                : LocalDateTime.ofInstant(state.startedAt(), java.time.ZoneOffset.UTC);
+        // Spring Batch keeps its times as LocalDateTime in the JVM's zone
+        Instant started = state.startedAt() != null ? state.startedAt() : execution.getStartTime() == null ? null
+                : execution.getStartTime().atZone(ZoneId.systemDefault()).toInstant();
         report.put("startedAt", state.startedAt() == null ? null : state.startedAt().toString());
         report.put("executions", state.executions().size());
-        double seconds = started == null ? 0 : Duration.between(started, LocalDateTime.now()).toMillis() / 1000.0;
+        double seconds = started == null ? 0 : Duration.between(started, clock.instant()).toMillis() / 1000.0;
         report.put("seconds", seconds);
         report.put("workerWaitSeconds", state.waitNanos() / 1e9);
         report.put("workerBusySeconds", state.busyNanos() / 1e9);

@@ -252,10 +252,10 @@ public class SecurityConfiguration {
     }
 
     @Bean
-    PasswordEncoder passwordEncoder() {
+    PasswordEncoder passwordEncoder(java.time.Clock clock) {
         // API clients send basic credentials with every request: one bcrypt check per client per minute
         return new VerifiedPasswordCache(PasswordEncoderFactories.createDelegatingPasswordEncoder(),
-                java.time.Duration.ofMinutes(1), 256, java.time.Clock.systemUTC());
+                java.time.Duration.ofMinutes(1), 256, clock);
     }
 
     @Bean

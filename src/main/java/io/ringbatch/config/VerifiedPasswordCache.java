@@ -1,13 +1,14 @@
 package io.ringbatch.config;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.springframework.security.crypto.password.PasswordEncoder;
@@ -20,30 +21,26 @@ import org.springframework.security.crypto.password.PasswordEncoder;
  * is no cheaper, and the login throttle still counts it.
  * <p>
  * The cache holds no password and no hash: its keys are an HMAC-SHA-256 of the pair under a random key
- * made at start-up and never stored. At most {@code capacity} entries; the least recently used go first.
+ * made at start-up and never stored. At most {@code capacity} entries (Caffeine chooses which go when
+ * there are more); each expires {@code ttl} after its check, by the given clock.
  */
 public final class VerifiedPasswordCache implements PasswordEncoder {
     private final PasswordEncoder delegate;
-    private final Duration ttl;
-    private final int capacity;
-    private final Clock clock;
     private final SecretKeySpec key;
-    private final Map<String, Long> verified;
+    private final Cache<String, Boolean> verified;
 
     public VerifiedPasswordCache(PasswordEncoder delegate, Duration ttl, int capacity, Clock clock) {
         this.delegate = delegate;
-        this.ttl = ttl;
-        this.capacity = capacity;
-        this.clock = clock;
         byte[] k = new byte[32];
         new SecureRandom().nextBytes(k);
         this.key = new SecretKeySpec(k, "HmacSHA256");
-        this.verified = new LinkedHashMap<>(16, 0.75f, true) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
-                return size() > VerifiedPasswordCache.this.capacity;
-            }
-        };
+        this.verified = Caffeine.newBuilder()
+                .maximumSize(capacity)
+                .expireAfterWrite(ttl)
+                .ticker(() -> TimeUnit.MILLISECONDS.toNanos(clock.millis()))
+                // evictions on the caller's thread: the bound holds when matches returns, not a moment later
+                .executor(Runnable::run)
+                .build();
     }
 
     @Override
@@ -57,21 +54,12 @@ public final class VerifiedPasswordCache implements PasswordEncoder {
             return delegate.matches(rawPassword, encodedPassword);
         }
         String id = fingerprint(rawPassword, encodedPassword);
-        long now = clock.millis();
-        synchronized (verified) {
-            Long until = verified.get(id);
-            if (until != null) {
-                if (now < until) {
-                    return true;
-                }
-                verified.remove(id);
-            }
+        if (verified.getIfPresent(id) != null) {
+            return true;
         }
         boolean ok = delegate.matches(rawPassword, encodedPassword);
         if (ok) {
-            synchronized (verified) {
-                verified.put(id, now + ttl.toMillis());
-            }
+            verified.put(id, Boolean.TRUE);
         }
         return ok;
     }
@@ -81,10 +69,15 @@ public final class VerifiedPasswordCache implements PasswordEncoder {
         return delegate.upgradeEncoding(encodedPassword);
     }
 
-    int size() {
-        synchronized (verified) {
-            return verified.size();
-        }
+    /** Entries held now. */
+    long size() {
+        verified.cleanUp();
+        return verified.estimatedSize();
+    }
+
+    /** Whether a match of this pair would be answered without the full check. */
+    boolean remembers(CharSequence rawPassword, String encodedPassword) {
+        return verified.policy().getIfPresentQuietly(fingerprint(rawPassword, encodedPassword)) != null;
     }
 
     private String fingerprint(CharSequence raw, String encoded) {

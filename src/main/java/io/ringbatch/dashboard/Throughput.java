@@ -4,7 +4,6 @@ import io.ringbatch.api.JobStore;
 import io.ringbatch.batch.JobRunner;
 import io.ringbatch.batch.RunState;
 import io.ringbatch.config.RingbatchProperties;
-import io.ringbatch.config.Ticker;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.Writer;
@@ -13,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,10 +21,12 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
+import org.springframework.scheduling.TaskScheduler;
 import org.springframework.stereotype.Component;
 
 /**
@@ -67,12 +70,16 @@ public class Throughput implements SmartLifecycle {
     private long pendingBytes;
     private long pendingBusy;
     private long pendingWait;
-    private final Ticker ticker = new Ticker("ringbatch-throughput", this::tick);
-    private volatile boolean running;
+    private final TaskScheduler scheduler;
+    private final Clock clock;
+    private volatile ScheduledFuture<?> ticks;
 
-    public Throughput(JobStore store, JobRunner runner, RingbatchProperties properties) {
+    public Throughput(JobStore store, JobRunner runner, RingbatchProperties properties, TaskScheduler scheduler,
+                      Clock clock) {
         this.store = store;
         this.runner = runner;
+        this.scheduler = scheduler;
+        this.clock = clock;
         this.jobsDir = properties.dataDir().resolve("jobs");
         runner.onExecutionEnded(this::ended);
     }
@@ -92,7 +99,7 @@ public class Throughput implements SmartLifecycle {
             pendingBusy += Math.max(0, after.busy - before.busy);
             pendingWait += Math.max(0, after.waited - before.waited);
         }
-        append(id, System.currentTimeMillis(), after);
+        append(id, clock.millis(), after);
         seen.put(id, after); // the next tick drops it once its status has ended
     }
 
@@ -113,7 +120,7 @@ public class Throughput implements SmartLifecycle {
 
     /** Once a second. */
     synchronized void tick() {
-        long now = System.currentTimeMillis();
+        long now = clock.millis();
         double seconds = lastTick == 0 ? 0 : (now - lastTick) / 1000.0;
         lastTick = now;
         Set<String> ids = new HashSet<>(seen.keySet());
@@ -247,20 +254,27 @@ public class Throughput implements SmartLifecycle {
         return Math.round(v * 1000.0) / 1000.0;
     }
 
+    /**
+     * Ticks a second after the start, then a second after each tick ends, on Spring's scheduler (which
+     * logs a tick that throws and still runs the next).
+     */
     @Override
     public void start() {
-        ticker.start(1000);
-        running = true;
+        ticks = scheduler.scheduleWithFixedDelay(this::tick, scheduler.getClock().instant().plusSeconds(1),
+                Duration.ofSeconds(1));
     }
 
     @Override
     public void stop() {
-        running = false;
-        ticker.stop();
+        ScheduledFuture<?> t = ticks;
+        ticks = null;
+        if (t != null) {
+            t.cancel(false);
+        }
     }
 
     @Override
     public boolean isRunning() {
-        return running;
+        return ticks != null;
     }
 }

@@ -6,6 +6,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.springframework.security.crypto.factory.PasswordEncoderFactories;
@@ -68,9 +70,14 @@ class VerifiedPasswordCacheTest {
         }
         assertThat(bcrypt.checks).as("every wrong password pays the full check").hasValue(7);
 
-        clock.now = clock.now.plusSeconds(61);
+        clock.now = clock.now.plusSeconds(59);
         assertThat(cache.matches("s3cret", hash)).isTrue();
-        assertThat(bcrypt.checks).as("checked again after the ttl").hasValue(8);
+        assertThat(bcrypt.checks).as("still remembered within the ttl").hasValue(7);
+        clock.now = clock.now.plusSeconds(1);
+        assertThat(cache.matches("s3cret", hash)).isTrue();
+        assertThat(bcrypt.checks).as("checked again once the ttl has passed").hasValue(8);
+        assertThat(cache.matches("s3cret", hash)).isTrue();
+        assertThat(bcrypt.checks).as("and remembered for another ttl").hasValue(8);
     }
 
     @Test
@@ -85,8 +92,31 @@ class VerifiedPasswordCacheTest {
         String c = cache.encode("gamma");
         assertThat(cache.matches("gamma", c)).isTrue();
         assertThat(cache.size()).isEqualTo(2);
+
+        Map<String, String> pairs = Map.of("alpha", a, "beta", b, "gamma", c);
+        List<String> dropped = pairs.keySet().stream().filter(p -> !cache.remembers(p, pairs.get(p))).toList();
+        assertThat(dropped).as("one of the three made room").hasSize(1);
         int before = bcrypt.checks.get();
-        assertThat(cache.matches("alpha", a)).isTrue();
-        assertThat(bcrypt.checks.get()).as("the eldest entry was dropped").isEqualTo(before + 1);
+        for (String p : pairs.keySet()) {
+            if (!dropped.contains(p)) {
+                assertThat(cache.matches(p, pairs.get(p))).isTrue();
+            }
+        }
+        assertThat(bcrypt.checks.get()).as("the two it holds cost nothing").isEqualTo(before);
+        assertThat(cache.matches(dropped.get(0), pairs.get(dropped.get(0)))).isTrue();
+        assertThat(bcrypt.checks.get()).as("the dropped one pays the full check again").isEqualTo(before + 1);
+        assertThat(cache.size()).isEqualTo(2);
+    }
+
+    @Test
+    void manyClientsStayWithinTheBound() {
+        Counting bcrypt = new Counting();
+        VerifiedPasswordCache cache = new VerifiedPasswordCache(bcrypt, Duration.ofMinutes(1), 3, new MutableClock());
+        for (int i = 0; i < 12; i++) {
+            String password = "client-" + i;
+            assertThat(cache.matches(password, cache.encode(password))).isTrue();
+            assertThat(cache.size()).isLessThanOrEqualTo(3);
+        }
+        assertThat(bcrypt.checks).hasValue(12);
     }
 }

@@ -43,6 +43,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.autoconfigure.context.LifecycleProperties;
 import org.springframework.boot.context.properties.bind.BindHandler;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
@@ -247,10 +248,8 @@ class HelmChartTest {
         // a CPU request and limit; shutdown within the grace period
         assertThat(c.getResources().getRequests()).containsKey("cpu");
         assertThat(c.getResources().getLimits()).containsKey("cpu");
-        String shutdown = (String) ((Map<?, ?>) ((Map<?, ?>) r.application().get("spring")).get("lifecycle"))
-                .get("timeout-per-shutdown-phase");
-        assertThat(org.springframework.boot.convert.DurationStyle.detectAndParse(shutdown).toSeconds())
-                .isLessThan(pod.getTerminationGracePeriodSeconds());
+        assertThat(shutdownTimeout(r)).isEqualTo(Duration.ofSeconds(45));
+        assertThat(pod.getTerminationGracePeriodSeconds()).isEqualTo(60);
 
         // the admin password: generated into the Secret, handed to the service
         V1EnvVar admin = r.env("RINGBATCH_SECURITY_ADMINPASSWORD");
@@ -455,6 +454,43 @@ class HelmChartTest {
         assertThat(volume(render(), "input").getEmptyDir()).isNotNull();
     }
 
+    /**
+     * SIGTERM gives the running jobs shutdownTimeout (the service's own Spring property, bound here as
+     * Boot binds it) to stop at a commit; the pod's grace period must leave room after that for the rest
+     * of the shutdown, or Kubernetes kills the service while it closes.
+     */
+    @Test
+    void theShutdownTimeoutIsTheServicesAndTheGracePeriodLeavesRoomBeyondIt() {
+        for (Object[] c : new Object[][] {{"45s", 60}, {"2m", 130}, {"500ms", 11}, {"1h", 3610}}) {
+            Rendered r = render("shutdownTimeout", c[0], "terminationGracePeriodSeconds", c[1]);
+            Duration timeout = shutdownTimeout(r);
+            long grace = r.statefulSet().getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds();
+            assertThat(grace).as("grace for %s", c[0]).isEqualTo(((Integer) c[1]).longValue());
+            assertThat(Duration.ofSeconds(grace)).as("grace for %s", c[0])
+                    .isGreaterThanOrEqualTo(timeout.plusSeconds(10));
+        }
+        assertThat(shutdownTimeout(render("shutdownTimeout", "2m", "terminationGracePeriodSeconds", 130)))
+                .isEqualTo(Duration.ofMinutes(2));
+        assertRefused(new Object[] {"shutdownTimeout", "2m", "terminationGracePeriodSeconds", 129},
+                "terminationGracePeriodSeconds (129) must be at least shutdownTimeout (2m) + 10s");
+        assertRefused(new Object[] {"shutdownTimeout", "55s"}, "at least shutdownTimeout (55s) + 10s");
+        assertRefused(new Object[] {"shutdownTimeout", "1d", "terminationGracePeriodSeconds", 86409}, "+ 10s");
+        // Spring Boot reads one number with one unit: a compound duration would stop the service at start-up
+        assertRefused("shutdownTimeout", "1m30s", "/shutdownTimeout");
+    }
+
+    /** spring.lifecycle.timeout-per-shutdown-phase of the ConfigMap, bound as the service binds it. */
+    private static Duration shutdownTimeout(Rendered r) {
+        Map<String, Object> flat = flatten("", r.application(), new TreeMap<>());
+        Map<String, Object> lifecycle = new LinkedHashMap<>();
+        flat.forEach((k, v) -> {
+            if (k.startsWith("spring.lifecycle.")) {
+                lifecycle.put(k, v);
+            }
+        });
+        return bind(lifecycle, "spring.lifecycle", LifecycleProperties.class).getTimeoutPerShutdownPhase();
+    }
+
     @Test
     void theSchemaRefusesBadValues() {
         assertRefused("replicaCount", 2, "maximum");
@@ -470,7 +506,11 @@ class HelmChartTest {
     }
 
     private static void assertRefused(String key, Object value, String mentioned) {
-        assertThatThrownBy(() -> render(key, value)).as(key + "=" + value)
+        assertRefused(new Object[] {key, value}, mentioned);
+    }
+
+    private static void assertRefused(Object[] sets, String mentioned) {
+        assertThatThrownBy(() -> render(sets)).as(java.util.Arrays.toString(sets))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining(mentioned);
     }
 
