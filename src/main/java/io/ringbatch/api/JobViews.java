@@ -19,8 +19,7 @@ public final class JobViews {
             String id,
             String name,
             String operation,
-            @Schema(description = "QUEUED, STARTING, STARTED, STOPPING, STOPPED, COMPLETED, FAILED, ABANDONED "
-                    + "(or UNKNOWN)") String status,
+            JobStatus status,
             @Schema(description = "planning, processing, merging or done; null before it starts") String phase,
             @Schema(description = "for a QUEUED job: how many queued jobs start before it") Integer queuePosition,
             Instant createdAt,
@@ -116,7 +115,7 @@ public final class JobViews {
             String id,
             String name,
             String operation,
-            String status,
+            JobStatus status,
             Instant createdAt,
             Instant updatedAt,
             @Schema(description = "progress 0-100 for running and completed jobs; null otherwise") Double percent,
