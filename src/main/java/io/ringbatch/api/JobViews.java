@@ -1,6 +1,7 @@
 package io.ringbatch.api;
 
 import io.ringbatch.operation.ParameterSpec;
+import io.swagger.v3.oas.annotations.media.ArraySchema;
 import io.swagger.v3.oas.annotations.media.Schema;
 import java.time.Instant;
 import java.util.List;
@@ -37,7 +38,9 @@ public final class JobViews {
             ErrorView error,
             @Schema(description = "the request as submitted", implementation = JobRequest.class) Map<String, Object> spec,
             @Schema(description = "what the job runs: paths resolved, parameters normalised") Definition definition,
-            @Schema(description = ACTIONS) List<String> actions,
+            @ArraySchema(arraySchema = @Schema(description = ACTIONS),
+                    schema = @Schema(allowableValues = {JobStatus.STOP, JobStatus.RESTART, JobStatus.ABANDON}))
+            List<String> actions,
             Links links) {
     }
 
@@ -120,7 +123,9 @@ public final class JobViews {
             Instant updatedAt,
             @Schema(description = "progress 0-100 for running and completed jobs; null otherwise") Double percent,
             String error,
-            @Schema(description = ACTIONS) List<String> actions,
+            @ArraySchema(arraySchema = @Schema(description = ACTIONS),
+                    schema = @Schema(allowableValues = {JobStatus.STOP, JobStatus.RESTART, JobStatus.ABANDON}))
+            List<String> actions,
             Links links) {
     }
 

@@ -184,6 +184,20 @@ class JobActionsTest {
     }
 
     @Test
+    void theContractNamesTheActionsAndTheStatuses() throws Exception {
+        ApiHttp http = new ApiHttp(port);
+        JsonNode schemas = json(http.get("/v3/api-docs")).path("components").path("schemas");
+        for (String schema : List.of("Job", "JobSummary")) {
+            JsonNode actions = schemas.path(schema).path("properties").path("actions");
+            assertThat(actions.path("type").asString()).as(schema).isEqualTo("array");
+            assertThat(strings(actions.path("items").path("enum"))).as(schema).containsExactlyElementsOf(ALL);
+            assertThat(strings(schemas.path(schema).path("properties").path("status").path("enum"))).as(schema)
+                    .containsExactly("QUEUED", "STARTING", "STARTED", "STOPPING", "STOPPED", "COMPLETED", "FAILED",
+                            "ABANDONED", "UNKNOWN");
+        }
+    }
+
+    @Test
     void readingAJobWritesNothing() throws Exception {
         ApiHttp http = new ApiHttp(port);
         String id = submit(http, fast, 0);
