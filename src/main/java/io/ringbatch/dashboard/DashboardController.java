@@ -172,6 +172,6 @@ public class DashboardController {
                 .filter(a -> a.startsWith("ROLE_")).map(a -> a.substring(5)).sorted().toList();
         CsrfToken token = (CsrfToken) request.getAttribute(CsrfToken.class.getName());
         Csrf csrf = token == null ? null : new Csrf(token.getHeaderName(), token.getParameterName(), token.getToken());
-        return new Me(authentication.getName(), roles, roles.contains("OPERATOR"), csrf);
+        return new Me(authentication.getName(), roles, Caller.of(authentication).operator(), csrf);
     }
 }
