@@ -11,11 +11,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import org.springframework.core.io.FileSystemResource;
@@ -27,6 +23,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.MediaTypeFactory;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
+import org.springframework.security.core.Authentication;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -44,11 +41,18 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 @ApiResponse(responseCode = "4XX", description = "RFC 9457 problem",
         content = @Content(mediaType = "application/problem+json", schema = @Schema(implementation = ProblemDetail.class)))
 public class JobController {
-    private final JobService jobs;
+    private final JobSubmissions submissions;
+    private final JobQueries queries;
+    private final JobCommands commands;
+    private final JobOutputs outputs;
     private final JobEvents events;
 
-    public JobController(JobService jobs, JobEvents events) {
-        this.jobs = jobs;
+    public JobController(JobSubmissions submissions, JobQueries queries, JobCommands commands, JobOutputs outputs,
+                         JobEvents events) {
+        this.submissions = submissions;
+        this.queries = queries;
+        this.commands = commands;
+        this.outputs = outputs;
         this.events = events;
     }
 
@@ -70,7 +74,7 @@ public class JobController {
             @Parameter(description = "makes retries safe: the same key and body return the same job")
             @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey,
             HttpServletRequest request) {
-        JobService.Submission submission = jobs.submit(JobRequestReader.read(body), idempotencyKey);
+        JobSubmissions.Submission submission = submissions.submit(JobRequestReader.read(body), idempotencyKey);
         URI location = URI.create(request.getContextPath() + "/api/jobs/" + submission.job().id());
         return ResponseEntity.status(submission.created() ? HttpStatus.ACCEPTED : HttpStatus.OK).location(location)
                 .body(submission.job());
@@ -87,8 +91,9 @@ public class JobController {
             @RequestParam(required = false) String sort,
             @Parameter(description = "asc or desc (default)") @RequestParam(required = false) String order,
             @Parameter(description = "0-based page number") @RequestParam(required = false) Integer page,
-            @Parameter(description = "jobs per page, 1-100 (default 20)") @RequestParam(required = false) Integer size) {
-        return jobs.list(status, q, sort, order, page, size);
+            @Parameter(description = "jobs per page, 1-100 (default 20)") @RequestParam(required = false) Integer size,
+            @Parameter(hidden = true) Authentication caller) {
+        return queries.list(status, q, sort, order, page, size, Caller.of(caller));
     }
 
     @PostMapping(path = "/bulk-restart", consumes = MediaType.APPLICATION_JSON_VALUE)
@@ -96,20 +101,20 @@ public class JobController {
             + "job of a status (FAILED or STOPPED), oldest first, at most 500. Each is restarted as by "
             + "POST /api/jobs/{id}/restart; the answer says, per job, whether it was and why not.")
     public JobViews.BulkResult bulkRestart(@RequestBody JobViews.BulkRestartRequest request) {
-        return jobs.restartAll(request.ids(), request.status());
+        return commands.restartAll(request.ids(), request.status());
     }
 
     @GetMapping("/{id}")
     @Operation(summary = "A job: status, progress, timings, partitions, executions, output, error, spec")
-    public JobViews.JobView get(@PathVariable String id) {
-        return jobs.view(id);
+    public JobViews.JobView get(@PathVariable String id, @Parameter(hidden = true) Authentication caller) {
+        return queries.view(id, Caller.of(caller));
     }
 
     @PostMapping("/{id}/stop")
     @Operation(summary = "Stop a job", description = "A running job stops at its next commit and ends STOPPED; a "
             + "queued job leaves the queue without running. 409 for any other status.")
     public ResponseEntity<JobViews.JobView> stop(@PathVariable String id) {
-        return ResponseEntity.accepted().body(jobs.stop(id));
+        return ResponseEntity.accepted().body(commands.stop(id));
     }
 
     @PostMapping("/{id}/restart")
@@ -117,20 +122,20 @@ public class JobController {
             + "at once if a slot is free) and continues where it stopped. 409 for any other status, 429 when the "
             + "queue is full.")
     public ResponseEntity<JobViews.JobView> restart(@PathVariable String id) {
-        return ResponseEntity.accepted().body(jobs.restart(id));
+        return ResponseEntity.accepted().body(commands.restart(id));
     }
 
     @PostMapping("/{id}/abandon")
     @Operation(summary = "Abandon a stopped, failed or queued job", description = "It will never run again. 409 for "
             + "a running, completed or abandoned job.")
     public JobViews.JobView abandon(@PathVariable String id) {
-        return jobs.abandon(id);
+        return commands.abandon(id);
     }
 
     @GetMapping("/{id}/output")
     @Operation(summary = "The job's output files, with sizes")
     public JobViews.OutputListing output(@PathVariable String id) {
-        return jobs.output(id);
+        return outputs.output(id);
     }
 
     @GetMapping("/{id}/output/{*file}")
@@ -140,43 +145,7 @@ public class JobController {
     public ResponseEntity<Resource> download(@PathVariable String id,
                                              @Parameter(description = "path relative to the output directory")
                                              @PathVariable String file) throws IOException {
-        Path dir = jobs.outputDir(id);
-        String relative = file.startsWith("/") ? file.substring(1) : file;
-        if (relative.isEmpty()) {
-            throw ApiException.invalid("file", "is missing: GET /api/jobs/" + id + "/output lists the files");
-        }
-        for (String segment : relative.split("/", -1)) {
-            if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
-                throw ApiException.invalid("file", "must be a path inside the job's output directory, "
-                        + "without '.', '..' or empty segments");
-            }
-        }
-        if (!Files.isDirectory(dir)) {
-            throw ApiException.notFound("job " + id + " has no output yet");
-        }
-        Path target;
-        try {
-            target = dir.resolve(relative).normalize();
-        } catch (InvalidPathException e) {
-            throw ApiException.invalid("file", "is not a valid path");
-        }
-        Path real;
-        try {
-            Path realDir = dir.toRealPath();
-            real = target.toRealPath();
-            if (!real.startsWith(realDir) || !target.startsWith(dir)) {
-                throw ApiException.notFound("job " + id + " has no output file '" + relative + "'");
-            }
-        } catch (NoSuchFileException e) {
-            throw ApiException.notFound("job " + id + " has no output file '" + relative + "'");
-        } catch (FileSystemException e) {
-            // a name too long, a component that is not a directory, a loop: nothing there to download
-            throw ApiException.notFound("job " + id + " has no output file '" + relative + "'");
-        }
-        if (!Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
-            throw ApiException.notFound("job " + id + " has no output file '" + relative + "'"
-                    + (Files.isDirectory(real) ? " (it is a directory)" : ""));
-        }
+        Path real = outputs.file(id, file);
         MediaType type = MediaTypeFactory.getMediaType(real.getFileName().toString())
                 .orElse(MediaType.APPLICATION_OCTET_STREAM);
         return ResponseEntity.ok()
@@ -191,7 +160,7 @@ public class JobController {
     @Operation(summary = "Server-sent events with the job's view", description = "Event 'job' with the body of GET "
             + "/api/jobs/{id} at once and every second in which it changed; event 'end' with the final view when "
             + "the job has ended, then the stream completes.")
-    public SseEmitter events(@PathVariable String id) {
-        return events.subscribe(id);
+    public SseEmitter events(@PathVariable String id, @Parameter(hidden = true) Authentication caller) {
+        return events.subscribe(id, Caller.of(caller));
     }
 }

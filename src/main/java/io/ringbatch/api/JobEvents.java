@@ -1,12 +1,14 @@
 package io.ringbatch.api;
 
-import io.ringbatch.config.Ticker;
 import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,6 +16,7 @@ import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.scheduling.TaskScheduler;
 import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 import tools.jackson.databind.json.JsonMapper;
@@ -34,17 +37,24 @@ public class JobEvents implements SmartLifecycle {
     static final long TIMEOUT_MILLIS = 30 * 60 * 1000L;
     static final long KEEP_ALIVE_MILLIS = 15_000;
 
-    private final JobService jobs;
+    private static final Duration TICK = Duration.ofSeconds(1);
+
+    private final JobQueries jobs;
     private final JsonMapper json;
     private final int maxStreams;
     private final Map<SseEmitter, Stream> streams = new ConcurrentHashMap<>();
     private final AtomicLong eventIds = new AtomicLong();
-    private final Ticker ticker = new Ticker("ringbatch-job-events", this::tick);
+    private final TaskScheduler scheduler;
+    private final Clock clock;
+    private volatile ScheduledFuture<?> ticks;
     private volatile boolean running;
 
-    public JobEvents(JobService jobs, JsonMapper json, @Value("${ringbatch.api.max-event-streams:64}") int maxStreams) {
+    public JobEvents(JobQueries jobs, JsonMapper json, TaskScheduler scheduler, Clock clock,
+                     @Value("${ringbatch.api.max-event-streams:64}") int maxStreams) {
         this.jobs = jobs;
         this.json = json;
+        this.scheduler = scheduler;
+        this.clock = clock;
         this.maxStreams = maxStreams;
     }
 
@@ -66,15 +76,15 @@ public class JobEvents implements SmartLifecycle {
         boolean ends(Object view);
     }
 
-    private record JobTopic(JobService jobs, String jobId) implements Topic {
+    private record JobTopic(JobQueries jobs, String jobId, Caller caller) implements Topic {
         @Override
         public String key() {
-            return "job:" + jobId;
+            return "job:" + jobId + ":" + caller.operator(); // the actions differ by caller
         }
 
         @Override
         public Object view() {
-            return jobs.view(jobId);
+            return jobs.view(jobId, caller);
         }
 
         @Override
@@ -84,23 +94,24 @@ public class JobEvents implements SmartLifecycle {
 
         @Override
         public boolean ends(Object view) {
-            return JobService.ended(((JobViews.JobView) view).status());
+            return ((JobViews.JobView) view).status().ended();
         }
     }
 
     private static final class Stream {
         final Topic topic;
         volatile String last;
-        volatile long lastSentAt = System.currentTimeMillis();
+        volatile long lastSentAt;
 
-        Stream(Topic topic) {
+        Stream(Topic topic, long now) {
             this.topic = topic;
+            this.lastSentAt = now;
         }
     }
 
     /** A new stream for the job; 404 if it does not exist, 503 if too many streams are open. */
-    public SseEmitter subscribe(String jobId) {
-        return subscribe(new JobTopic(jobs, jobId), "poll GET /api/jobs/" + jobId);
+    public SseEmitter subscribe(String jobId, Caller caller) {
+        return subscribe(new JobTopic(jobs, jobId, caller), "poll GET /api/jobs/" + jobId);
     }
 
     /**
@@ -114,7 +125,7 @@ public class JobEvents implements SmartLifecycle {
                     Map.of("Retry-After", "10"));
         }
         SseEmitter emitter = new SseEmitter(TIMEOUT_MILLIS);
-        Stream stream = new Stream(topic);
+        Stream stream = new Stream(topic, clock.millis());
         synchronized (streams) {
             if (streams.size() >= maxStreams) {
                 throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "too many event streams are open (" + maxStreams
@@ -143,7 +154,7 @@ public class JobEvents implements SmartLifecycle {
             for (Map.Entry<SseEmitter, Stream> e : streams.entrySet()) {
                 byTopic.computeIfAbsent(e.getValue().topic.key(), k -> new ArrayList<>()).add(e);
             }
-            long now = System.currentTimeMillis();
+            long now = clock.millis();
             for (List<Map.Entry<SseEmitter, Stream>> topic : byTopic.values()) {
                 Object view;
                 try {
@@ -178,7 +189,7 @@ public class JobEvents implements SmartLifecycle {
             emitter.send(SseEmitter.event().id(Long.toString(eventIds.incrementAndGet())).name(stream.topic.event(view))
                     .data(data, MediaType.APPLICATION_JSON));
             stream.last = data;
-            stream.lastSentAt = System.currentTimeMillis();
+            stream.lastSentAt = clock.millis();
             if (end) {
                 remove(emitter);
                 emitter.complete();
@@ -192,7 +203,7 @@ public class JobEvents implements SmartLifecycle {
     private void keepAlive(SseEmitter emitter, Stream stream) {
         try {
             emitter.send(SseEmitter.event().comment("keep-alive"));
-            stream.lastSentAt = System.currentTimeMillis();
+            stream.lastSentAt = clock.millis();
         } catch (IOException | IllegalStateException e) {
             remove(emitter);
         }
@@ -204,7 +215,7 @@ public class JobEvents implements SmartLifecycle {
 
     @Override
     public void start() {
-        ticker.start(1000);
+        ticks = scheduler.scheduleWithFixedDelay(this::tick, scheduler.getClock().instant().plus(TICK), TICK);
         running = true;
     }
 
@@ -212,7 +223,10 @@ public class JobEvents implements SmartLifecycle {
     @Override
     public void stop() {
         running = false;
-        ticker.stop();
+        ScheduledFuture<?> t = ticks;
+        if (t != null) {
+            t.cancel(true);
+        }
         for (SseEmitter emitter : new ArrayList<>(streams.keySet())) {
             remove(emitter);
             try {

@@ -1,6 +1,9 @@
 package io.ringbatch.api;
 
 import java.security.SecureRandom;
+import java.time.Clock;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.stereotype.Component;
 
 /**
  * Short, time-ordered ids: 10 characters of Crockford base32 for the milliseconds since the epoch, then
@@ -9,16 +12,29 @@ import java.security.SecureRandom;
  * above the largest id already stored), and two replicas sharing a database are unlikely to collide
  * (the table's primary key would refuse it).
  */
+@Component
 final class JobIds {
     private static final char[] ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz".toCharArray();
     private static final long COUNTER_MAX = (1L << 30) - 1;
 
     private final SecureRandom random = new SecureRandom();
+    private final Clock clock;
     private long lastMillis;
     private long counter;
 
+    /** Continues after the largest id stored. */
+    @Autowired
+    JobIds(JobStore store, Clock clock) {
+        this(store.maxId().orElse(null), clock);
+    }
+
     /** Continues after {@code floor} (an id made earlier, perhaps by an earlier process), if given. */
     JobIds(String floor) {
+        this(floor, Clock.systemUTC());
+    }
+
+    JobIds(String floor, Clock clock) {
+        this.clock = clock;
         if (floor != null && floor.length() == 16 && valid(floor)) {
             lastMillis = decode(floor, 0, 10);
             counter = decode(floor, 10, 16);
@@ -26,7 +42,7 @@ final class JobIds {
     }
 
     synchronized String next() {
-        long now = System.currentTimeMillis();
+        long now = clock.millis();
         if (now > lastMillis) {
             lastMillis = now;
             counter = random.nextInt(1 << 29); // leaves room to count up within the millisecond

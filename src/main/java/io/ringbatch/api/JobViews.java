@@ -1,6 +1,7 @@
 package io.ringbatch.api;
 
 import io.ringbatch.operation.ParameterSpec;
+import io.swagger.v3.oas.annotations.media.ArraySchema;
 import io.swagger.v3.oas.annotations.media.Schema;
 import java.time.Instant;
 import java.util.List;
@@ -11,13 +12,15 @@ public final class JobViews {
     private JobViews() {
     }
 
+    static final String ACTIONS = "what the caller may do to the job now, of stop, restart and abandon (the POSTs "
+            + "of those names); empty for a caller without role OPERATOR";
+
     @Schema(name = "Job", description = "A job: its status, progress, history, output and the submitted spec")
     public record JobView(
             String id,
             String name,
             String operation,
-            @Schema(description = "QUEUED, STARTING, STARTED, STOPPING, STOPPED, COMPLETED, FAILED, ABANDONED "
-                    + "(or UNKNOWN)") String status,
+            JobStatus status,
             @Schema(description = "planning, processing, merging or done; null before it starts") String phase,
             @Schema(description = "for a QUEUED job: how many queued jobs start before it") Integer queuePosition,
             Instant createdAt,
@@ -35,6 +38,9 @@ public final class JobViews {
             ErrorView error,
             @Schema(description = "the request as submitted", implementation = JobRequest.class) Map<String, Object> spec,
             @Schema(description = "what the job runs: paths resolved, parameters normalised") Definition definition,
+            @ArraySchema(arraySchema = @Schema(description = ACTIONS),
+                    schema = @Schema(allowableValues = {JobStatus.STOP, JobStatus.RESTART, JobStatus.ABANDON}))
+            List<String> actions,
             Links links) {
     }
 
@@ -112,11 +118,14 @@ public final class JobViews {
             String id,
             String name,
             String operation,
-            String status,
+            JobStatus status,
             Instant createdAt,
             Instant updatedAt,
             @Schema(description = "progress 0-100 for running and completed jobs; null otherwise") Double percent,
             String error,
+            @ArraySchema(arraySchema = @Schema(description = ACTIONS),
+                    schema = @Schema(allowableValues = {JobStatus.STOP, JobStatus.RESTART, JobStatus.ABANDON}))
+            List<String> actions,
             Links links) {
     }
 

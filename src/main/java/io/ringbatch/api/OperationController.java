@@ -12,16 +12,16 @@ import org.springframework.web.bind.annotation.RestController;
 @RequestMapping("/api/operations")
 @Tag(name = "operations")
 public class OperationController {
-    private final JobService jobs;
+    private final JobSpecValidator validator;
 
-    public OperationController(JobService jobs) {
-        this.jobs = jobs;
+    public OperationController(JobSpecValidator validator) {
+        this.validator = validator;
     }
 
     @GetMapping
     @Operation(summary = "The operations a job can run, by name, with their parameters")
     public List<JobViews.OperationView> list() {
-        return jobs.operations().values().stream()
+        return validator.operations().values().stream()
                 .map(op -> new JobViews.OperationView(op.name(), op.description(),
                         op.split() == null ? null : op.split().name(), op.parameters()))
                 .toList();

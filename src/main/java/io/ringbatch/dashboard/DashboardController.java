@@ -1,16 +1,20 @@
 package io.ringbatch.dashboard;
 
 import io.ringbatch.api.ApiException;
+import io.ringbatch.api.Caller;
 import io.ringbatch.api.JobEvents;
-import io.ringbatch.api.JobService;
+import io.ringbatch.api.JobQueries;
+import io.ringbatch.api.JobStatus;
 import io.ringbatch.api.JobStore;
 import io.ringbatch.api.JobViews;
 import io.ringbatch.config.RingbatchProperties;
 import io.ringbatch.io.IoEngines;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.servlet.http.HttpServletRequest;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -33,18 +37,19 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 @RestController
 @Tag(name = "dashboard")
 public class DashboardController {
-    private final JobService jobs;
+    private final JobQueries jobs;
     private final JobStore store;
     private final JobEvents events;
     private final Throughput throughput;
     private final IoEngines.Selection engine;
     private final ThreadPoolTaskExecutor workers;
     private final RingbatchProperties properties;
+    private final Clock clock;
 
-    public DashboardController(JobService jobs, JobStore store, JobEvents events, Throughput throughput,
+    public DashboardController(JobQueries jobs, JobStore store, JobEvents events, Throughput throughput,
                                IoEngines.Selection engine,
                                @Qualifier("ringbatchWorkers") ThreadPoolTaskExecutor workers,
-                               RingbatchProperties properties) {
+                               RingbatchProperties properties, Clock clock) {
         this.jobs = jobs;
         this.store = store;
         this.events = events;
@@ -52,12 +57,14 @@ public class DashboardController {
         this.engine = engine;
         this.workers = workers;
         this.properties = properties;
+        this.clock = clock;
     }
 
     @Schema(name = "Overview", description = "the service at a glance")
     public record Overview(
             Instant at,
-            @Schema(description = "jobs in the repository by status, every status named") Map<String, Integer> jobsByStatus,
+            @Schema(description = "jobs by status: every status, in the order of the lifecycle, 0 where none")
+            Map<JobStatus, Integer> jobsByStatus,
             @Schema(description = "jobs starting, running or stopping") int running,
             @Schema(description = "jobs waiting for a slot") int queued,
             int maxConcurrentJobs,
@@ -98,23 +105,24 @@ public class DashboardController {
 
     @GetMapping("/api/overview")
     @Operation(summary = "The service at a glance: jobs by status, throughput, workers, engine, queue")
-    public Overview overview() {
-        return overview(true);
+    public Overview overview(@Parameter(hidden = true) Authentication authentication) {
+        return overview(true, Caller.of(authentication));
     }
 
     @GetMapping(path = "/api/overview/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
     @Operation(summary = "Server-sent events with the overview", description = "Event 'overview' at once and every "
             + "second, with the newest throughput sample only in history.")
-    public SseEmitter overviewEvents() {
+    public SseEmitter overviewEvents(@Parameter(hidden = true) Authentication authentication) {
+        Caller caller = Caller.of(authentication);
         return events.subscribe(new JobEvents.Topic() {
             @Override
             public String key() {
-                return "overview";
+                return "overview:" + caller.operator(); // the active jobs' actions differ by caller
             }
 
             @Override
             public Object view() {
-                return overview(false);
+                return overview(false, caller);
             }
 
             @Override
@@ -129,9 +137,9 @@ public class DashboardController {
         }, "poll GET /api/overview");
     }
 
-    private Overview overview(boolean fullHistory) {
-        Map<String, Integer> counts = jobs.countByStatus();
-        int running = counts.get("STARTING") + counts.get("STARTED") + counts.get("STOPPING");
+    private Overview overview(boolean fullHistory, Caller caller) {
+        Map<JobStatus, Integer> counts = jobs.countByStatus();
+        int running = JobStatus.ACTIVE.stream().mapToInt(counts::get).sum();
         // the stream sends only the newest sample: no copy of the 10 minutes every second
         List<Throughput.Sample> history = fullHistory ? throughput.history() : throughput.recent(5);
         double rate = history.subList(Math.max(0, history.size() - 5), history.size()).stream()
@@ -141,9 +149,9 @@ public class DashboardController {
                 latest == null ? 0 : latest.workersBusy(), latest == null ? 0 : latest.workersWaiting());
         Engine e = new Engine(engine.engine().name(), engine.requested().value(), engine.fallbackReason());
         List<Throughput.Sample> sent = fullHistory || latest == null ? history : List.of(latest);
-        return new Overview(Instant.now(), counts, running, counts.get(JobService.QUEUED),
+        return new Overview(Instant.now(clock), counts, running, counts.get(JobStatus.QUEUED),
                 properties.maxConcurrentJobs(), properties.queueCapacity(), w, e, Math.round(rate * 10) / 10.0, sent,
-                jobs.running(), properties.inputRoots().stream().map(Object::toString).toList(),
+                jobs.running(caller), properties.inputRoots().stream().map(Object::toString).toList(),
                 properties.outputRoot().toString());
     }
 
@@ -164,6 +172,6 @@ public class DashboardController {
                 .filter(a -> a.startsWith("ROLE_")).map(a -> a.substring(5)).sorted().toList();
         CsrfToken token = (CsrfToken) request.getAttribute(CsrfToken.class.getName());
         Csrf csrf = token == null ? null : new Csrf(token.getHeaderName(), token.getParameterName(), token.getToken());
-        return new Me(authentication.getName(), roles, roles.contains("OPERATOR"), csrf);
+        return new Me(authentication.getName(), roles, Caller.of(authentication).operator(), csrf);
     }
 }
