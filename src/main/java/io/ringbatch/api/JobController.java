@@ -27,6 +27,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.MediaTypeFactory;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
+import org.springframework.security.core.Authentication;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -87,8 +88,9 @@ public class JobController {
             @RequestParam(required = false) String sort,
             @Parameter(description = "asc or desc (default)") @RequestParam(required = false) String order,
             @Parameter(description = "0-based page number") @RequestParam(required = false) Integer page,
-            @Parameter(description = "jobs per page, 1-100 (default 20)") @RequestParam(required = false) Integer size) {
-        return jobs.list(status, q, sort, order, page, size);
+            @Parameter(description = "jobs per page, 1-100 (default 20)") @RequestParam(required = false) Integer size,
+            @Parameter(hidden = true) Authentication caller) {
+        return jobs.list(status, q, sort, order, page, size, Caller.of(caller));
     }
 
     @PostMapping(path = "/bulk-restart", consumes = MediaType.APPLICATION_JSON_VALUE)
@@ -101,8 +103,8 @@ public class JobController {
 
     @GetMapping("/{id}")
     @Operation(summary = "A job: status, progress, timings, partitions, executions, output, error, spec")
-    public JobViews.JobView get(@PathVariable String id) {
-        return jobs.view(id);
+    public JobViews.JobView get(@PathVariable String id, @Parameter(hidden = true) Authentication caller) {
+        return jobs.view(id, Caller.of(caller));
     }
 
     @PostMapping("/{id}/stop")
@@ -191,7 +193,7 @@ public class JobController {
     @Operation(summary = "Server-sent events with the job's view", description = "Event 'job' with the body of GET "
             + "/api/jobs/{id} at once and every second in which it changed; event 'end' with the final view when "
             + "the job has ended, then the stream completes.")
-    public SseEmitter events(@PathVariable String id) {
-        return events.subscribe(id);
+    public SseEmitter events(@PathVariable String id, @Parameter(hidden = true) Authentication caller) {
+        return events.subscribe(id, Caller.of(caller));
     }
 }

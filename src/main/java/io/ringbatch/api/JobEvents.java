@@ -66,15 +66,15 @@ public class JobEvents implements SmartLifecycle {
         boolean ends(Object view);
     }
 
-    private record JobTopic(JobService jobs, String jobId) implements Topic {
+    private record JobTopic(JobService jobs, String jobId, Caller caller) implements Topic {
         @Override
         public String key() {
-            return "job:" + jobId;
+            return "job:" + jobId + ":" + caller.operator(); // the actions differ by caller
         }
 
         @Override
         public Object view() {
-            return jobs.view(jobId);
+            return jobs.view(jobId, caller);
         }
 
         @Override
@@ -99,8 +99,8 @@ public class JobEvents implements SmartLifecycle {
     }
 
     /** A new stream for the job; 404 if it does not exist, 503 if too many streams are open. */
-    public SseEmitter subscribe(String jobId) {
-        return subscribe(new JobTopic(jobs, jobId), "poll GET /api/jobs/" + jobId);
+    public SseEmitter subscribe(String jobId, Caller caller) {
+        return subscribe(new JobTopic(jobs, jobId, caller), "poll GET /api/jobs/" + jobId);
     }
 
     /**

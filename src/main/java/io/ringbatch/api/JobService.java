@@ -171,7 +171,7 @@ public class JobService implements SmartLifecycle {
         } finally {
             lock.unlock();
         }
-        return new Submission(view(id), true);
+        return new Submission(view(id, Caller.OPERATOR), true);
     }
 
     private Submission replay(JobStore.Row existing, JsonNode submitted, String key) {
@@ -181,7 +181,7 @@ public class JobService implements SmartLifecycle {
                     + "' was used for a different request (job " + existing.id() + "); use a new key for a new job",
                     List.of(new FieldError("Idempotency-Key", "was used for a different request")), null);
         }
-        return new Submission(view(existing.id()), false);
+        return new Submission(view(existing.id(), Caller.OPERATOR), false);
     }
 
     /** 429 unless the job can run now or wait in the queue. Call with the lock held. */
@@ -202,7 +202,7 @@ public class JobService implements SmartLifecycle {
     private long retryAfterSeconds() {
         double best = Double.MAX_VALUE;
         for (JobStore.Row row : store.withStatus(ACTIVE, 100)) {
-            JobViews.JobView v = view(row, runner.state(row.id()), false);
+            JobViews.JobView v = view(row, runner.state(row.id()), false, Caller.OPERATOR);
             if (v.progress().etaSeconds() != null) {
                 best = Math.min(best, v.progress().etaSeconds());
             }
@@ -415,7 +415,7 @@ public class JobService implements SmartLifecycle {
         } finally {
             lock.unlock();
         }
-        return view(id);
+        return view(id, Caller.OPERATOR);
     }
 
     public JobViews.JobView restart(String id) {
@@ -442,7 +442,7 @@ public class JobService implements SmartLifecycle {
         } finally {
             lock.unlock();
         }
-        return view(id);
+        return view(id, Caller.OPERATOR);
     }
 
     public JobViews.JobView abandon(String id) {
@@ -465,7 +465,7 @@ public class JobService implements SmartLifecycle {
         } finally {
             lock.unlock();
         }
-        return view(id);
+        return view(id, Caller.OPERATOR);
     }
 
     private interface Steering {
@@ -499,12 +499,12 @@ public class JobService implements SmartLifecycle {
         return state.status() == null ? row.status() : state.status();
     }
 
-    public JobViews.JobView view(String id) {
+    public JobViews.JobView view(String id, Caller caller) {
         JobStore.Row row = require(id);
-        return view(row, runner.state(id), true);
+        return view(row, runner.state(id), true, caller);
     }
 
-    private JobViews.JobView view(JobStore.Row row, RunState state, boolean withOutput) {
+    private JobViews.JobView view(JobStore.Row row, RunState state, boolean withOutput, Caller caller) {
         String id = row.id();
         String status = effective(row, state);
         Instant updated = row.updatedAt();
@@ -576,7 +576,8 @@ public class JobService implements SmartLifecycle {
         Map<String, Object> submitted = STORED.treeToValue(spec.request(), Map.class);
         return new JobViews.JobView(id, row.name(), row.operation(), status, state.phase(), position, row.createdAt(),
                 updated, state.startedAt(), state.endedAt(), progress, timings, state.engine(), row.owner(), partitions, executions,
-                output, error, submitted, spec.definition(), JobViews.Links.of(id));
+                output, error, submitted, spec.definition(), JobStatus.of(status).actions(caller.operator()),
+                JobViews.Links.of(id));
     }
 
     private static double percent(long done, long total, boolean complete) {
@@ -597,9 +598,6 @@ public class JobService implements SmartLifecycle {
 
     static final int MAX_QUERY = 200;
 
-    public JobViews.JobPage list(List<String> statusFilter, Integer page, Integer size) {
-        return list(statusFilter, null, null, null, page, size);
-    }
 
     /**
      * A page of jobs: of some statuses (none: all), whose id, name or operation contains {@code query}
@@ -607,7 +605,7 @@ public class JobService implements SmartLifecycle {
      * default created) in {@code order} (asc or desc; default desc).
      */
     public JobViews.JobPage list(List<String> statusFilter, String query, String sort, String order, Integer page,
-                                 Integer size) {
+                                 Integer size, Caller caller) {
         List<FieldError> errors = new ArrayList<>();
         Set<String> statuses = statuses(statusFilter, "status", errors);
         String text = query == null || query.isBlank() ? null : query.strip();
@@ -646,7 +644,7 @@ public class JobService implements SmartLifecycle {
         int total = store.count(filter);
         List<JobViews.JobSummary> items = new ArrayList<>();
         for (JobStore.Row row : store.page(filter, by, descending, (long) p * n, n)) {
-            items.add(summary(row));
+            items.add(summary(row, caller));
         }
         return new JobViews.JobPage(items, p, n, total, (int) ((total + n - 1) / n));
     }
@@ -674,7 +672,7 @@ public class JobService implements SmartLifecycle {
     }
 
     /** A row as the list shows it; a job that runs (or just ended) is looked up in the runner. */
-    JobViews.JobSummary summary(JobStore.Row row) {
+    JobViews.JobSummary summary(JobStore.Row row, Caller caller) {
         String status = row.status();
         Double percent = "COMPLETED".equals(status) ? 100.0 : null;
         String error = row.error();
@@ -689,14 +687,15 @@ public class JobService implements SmartLifecycle {
             }
         }
         return new JobViews.JobSummary(row.id(), row.name(), row.operation(), status, row.createdAt(),
-                row.updatedAt(), percent, ACTIVE.contains(status) ? null : error, JobViews.Links.of(row.id()));
+                row.updatedAt(), percent, ACTIVE.contains(status) ? null : error,
+                JobStatus.of(status).actions(caller.operator()), JobViews.Links.of(row.id()));
     }
 
     /** The jobs that run now (STARTING, STARTED, STOPPING), newest first, as the list shows them. */
-    public List<JobViews.JobSummary> running() {
+    public List<JobViews.JobSummary> running(Caller caller) {
         List<JobViews.JobSummary> out = new ArrayList<>();
         for (JobStore.Row row : store.page(new JobStore.Filter(ACTIVE, null), JobStore.Sort.CREATED, true, 0, 100)) {
-            out.add(summary(row));
+            out.add(summary(row, caller));
         }
         return out;
     }
@@ -705,8 +704,8 @@ public class JobService implements SmartLifecycle {
     public Map<String, Integer> countByStatus() {
         Map<String, Integer> stored = store.countByStatus();
         Map<String, Integer> counts = new LinkedHashMap<>();
-        for (String status : STATUSES) {
-            counts.put(status, stored.getOrDefault(status, 0));
+        for (JobStatus status : JobStatus.values()) {
+            counts.put(status.name(), stored.getOrDefault(status.name(), 0));
         }
         return counts;
     }

@@ -11,6 +11,9 @@ public final class JobViews {
     private JobViews() {
     }
 
+    static final String ACTIONS = "what the caller may do to the job now, of stop, restart and abandon (the POSTs "
+            + "of those names); empty for a caller without role OPERATOR";
+
     @Schema(name = "Job", description = "A job: its status, progress, history, output and the submitted spec")
     public record JobView(
             String id,
@@ -35,6 +38,7 @@ public final class JobViews {
             ErrorView error,
             @Schema(description = "the request as submitted", implementation = JobRequest.class) Map<String, Object> spec,
             @Schema(description = "what the job runs: paths resolved, parameters normalised") Definition definition,
+            @Schema(description = ACTIONS) List<String> actions,
             Links links) {
     }
 
@@ -117,6 +121,7 @@ public final class JobViews {
             Instant updatedAt,
             @Schema(description = "progress 0-100 for running and completed jobs; null otherwise") Double percent,
             String error,
+            @Schema(description = ACTIONS) List<String> actions,
             Links links) {
     }
 

@@ -1,6 +1,7 @@
 package io.ringbatch.dashboard;
 
 import io.ringbatch.api.ApiException;
+import io.ringbatch.api.Caller;
 import io.ringbatch.api.JobEvents;
 import io.ringbatch.api.JobService;
 import io.ringbatch.api.JobStore;
@@ -8,6 +9,7 @@ import io.ringbatch.api.JobViews;
 import io.ringbatch.config.RingbatchProperties;
 import io.ringbatch.io.IoEngines;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.servlet.http.HttpServletRequest;
@@ -98,23 +100,24 @@ public class DashboardController {
 
     @GetMapping("/api/overview")
     @Operation(summary = "The service at a glance: jobs by status, throughput, workers, engine, queue")
-    public Overview overview() {
-        return overview(true);
+    public Overview overview(@Parameter(hidden = true) Authentication authentication) {
+        return overview(true, Caller.of(authentication));
     }
 
     @GetMapping(path = "/api/overview/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
     @Operation(summary = "Server-sent events with the overview", description = "Event 'overview' at once and every "
             + "second, with the newest throughput sample only in history.")
-    public SseEmitter overviewEvents() {
+    public SseEmitter overviewEvents(@Parameter(hidden = true) Authentication authentication) {
+        Caller caller = Caller.of(authentication);
         return events.subscribe(new JobEvents.Topic() {
             @Override
             public String key() {
-                return "overview";
+                return "overview:" + caller.operator(); // the active jobs' actions differ by caller
             }
 
             @Override
             public Object view() {
-                return overview(false);
+                return overview(false, caller);
             }
 
             @Override
@@ -129,7 +132,7 @@ public class DashboardController {
         }, "poll GET /api/overview");
     }
 
-    private Overview overview(boolean fullHistory) {
+    private Overview overview(boolean fullHistory, Caller caller) {
         Map<String, Integer> counts = jobs.countByStatus();
         int running = counts.get("STARTING") + counts.get("STARTED") + counts.get("STOPPING");
         // the stream sends only the newest sample: no copy of the 10 minutes every second
@@ -143,7 +146,7 @@ public class DashboardController {
         List<Throughput.Sample> sent = fullHistory || latest == null ? history : List.of(latest);
         return new Overview(Instant.now(), counts, running, counts.get(JobService.QUEUED),
                 properties.maxConcurrentJobs(), properties.queueCapacity(), w, e, Math.round(rate * 10) / 10.0, sent,
-                jobs.running(), properties.inputRoots().stream().map(Object::toString).toList(),
+                jobs.running(caller), properties.inputRoots().stream().map(Object::toString).toList(),
                 properties.outputRoot().toString());
     }
 
