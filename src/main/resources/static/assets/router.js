@@ -63,9 +63,11 @@ function dispatch() {
   if (moved) focusHeading(route);
 }
 
+/** A new view starts at its top, as a new page would, with the focus on its heading. */
 function focusHeading(route) {
   const heading = $(route.heading);
-  if (heading) heading.focus();
+  window.scrollTo(0, 0);
+  if (heading) heading.focus({ preventScroll: true });
 }
 
 /** The skip link: the focus to main, the route unchanged (its href "#main" would be taken as a route). */

@@ -409,12 +409,6 @@ class DashboardBrowserTest {
     void aViewerSeesNoActionsAndForgedPostsGet403() throws Exception {
         String id = submitJob("for the viewer", small, 0);
         http.awaitStatus(id, "COMPLETED", 60);
-        // a stopped job: an operator may restart or abandon it
-        String stopped = submitJob("stopped, for the viewer", slow, 300);
-        http.awaitStatus(stopped, "STARTED", 30);
-        assertThat(http.post("/api/jobs/" + stopped + "/stop").statusCode()).isEqualTo(200);
-        http.awaitStatus(stopped, "STOPPED", 60);
-        assertThat(actionsOf(stopped)).as("the operator's actions").contains("restart", "abandon");
         try (Browser viewer = new Browser(390, 844)) {
             viewer.login(base(), "viewer", ApiHttp.VIEWER_PW);
             viewer.await(20, "the list", d -> !viewer.all("#job-row-" + id).isEmpty());
@@ -425,12 +419,22 @@ class DashboardBrowserTest {
             assertNoSidewaysScroll(viewer);
             viewer.screenshot("07-viewer-jobs-390");
 
-            go(viewer, "#/jobs/" + stopped);
-            viewer.await(20, "the job", d -> "STOPPED".equals(jobStatusOnPage(viewer)));
-            assertThat(actionsShown(viewer)).as("the viewer's buttons").isEmpty();
+            // a job the admin may stop, then restart or abandon, watched by both at once: the viewer's page
+            // shows no button, the admin's page the admin's actions
+            String steered = submitJob("steered, for the viewer", slow, 2000);
+            http.awaitStatus(steered, "STARTED", 30);
+            go(admin, "#/jobs/" + steered);
+            go(viewer, "#/jobs/" + steered);
+            assertButtonsAreTheActions(admin, steered, "stop");
+            viewer.await(20, "the job running", d -> "STARTED".equals(jobStatusOnPage(viewer)));
+            assertThat(actionsShown(viewer)).as("the viewer's buttons, running").isEmpty();
+            assertThat(http.post("/api/jobs/" + steered + "/stop").statusCode()).isEqualTo(200);
+            viewer.await(60, "the job stopped", d -> "STOPPED".equals(jobStatusOnPage(viewer)));
+            assertButtonsAreTheActions(admin, steered, "restart");
+            assertThat(actionsShown(viewer)).as("the viewer's buttons, stopped").isEmpty();
             Object viewerActions = viewer.jsAsync("const done = arguments[arguments.length - 1];"
                     + "fetch('api/jobs/' + arguments[0]).then(r => r.json()).then(j => done(j.actions), e => done(String(e)));",
-                    stopped);
+                    steered);
             assertThat(viewerActions).as("the viewer's actions").isEqualTo(List.of());
             assertNoSidewaysScroll(viewer);
             viewer.screenshot("08-viewer-job-390");
