@@ -30,6 +30,16 @@ export function samplesToData(samples) {
   return [xs, mib, busy, wait];
 }
 
+/**
+ * The time axis: a few seconds around one sample or a short run of them. uPlot itself widens a single
+ * sample's axis by 86400 / ms, which with seconds for time (ms = 1e-3) is 2.7 years.
+ */
+function timeRange(u, min, max) {
+  const xs = u.data[0];
+  if (xs && xs.length === 1) return [xs[0] - 5, xs[0] + 5];
+  return max - min < 10 ? [min - 5, max + 5] : [min, max];
+}
+
 /** Draws the data in the named chart, making it in container the first time. */
 export function draw(name, container, data) {
   const known = charts.get(name);
@@ -43,8 +53,7 @@ export function draw(name, container, data) {
     width: Math.max(280, container.clientWidth || 600),
     height: HEIGHT,
     series: series(),
-    // a single sample still gets a few seconds of axis around it
-    scales: { x: { time: true, range: (u, min, max) => (max - min < 10 ? [min - 5, max + 5] : [min, max]) },
+    scales: { x: { time: true, range: timeRange },
       mib: { auto: true, range: fromZero }, workers: { auto: true, range: fromZero } },
     axes: [{}, { scale: 'mib', label: 'MiB/s' }, { scale: 'workers', side: 1, label: 'workers', grid: { show: false } }],
     legend: { live: true },
