@@ -46,7 +46,7 @@ export function takeReturnRoute() {
 }
 
 /**
- * A request: {@code options.method}, {@code options.json} (the body), {@code options.headers}. Resolves
+ * A request: `options.method`, `options.json` (the body), `options.headers`. Resolves
  * with the parsed body; rejects with an ApiError.
  */
 export async function api(path, options = {}) {

@@ -34,7 +34,7 @@ function showSession(me) {
   for (const el of document.querySelectorAll('.operator-only')) el.hidden = !me.operator;
 }
 
-/** An overview, from GET (with its 10 minutes of history: {@code full}) or from the stream. */
+/** An overview, from GET (with its 10 minutes of history: `full`) or from the stream. */
 function overview(o, full) {
   renderOverview(o, full);
   overviewForJobs(o);

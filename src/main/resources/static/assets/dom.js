@@ -8,8 +8,8 @@ import { percent as pct, when } from './format.js';
 export const $ = (id) => document.getElementById(id);
 
 /**
- * An element with attributes and children (strings become text nodes). {@code on…} attributes become
- * listeners, {@code style} an object of CSSOM properties, {@code dataset} data-* attributes.
+ * An element with attributes and children (strings become text nodes). `on…` attributes become
+ * listeners, `style` an object of CSSOM properties, `dataset` data-* attributes.
  */
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);

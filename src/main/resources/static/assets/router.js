@@ -8,10 +8,10 @@
 import { $ } from './dom.js';
 
 /**
- * A route: {@code match(path)} answers its parameters or null; {@code view} the section's id;
- * {@code heading} the id of the heading that gets the focus; {@code key(params)} tells one page of the
- * view from another (default: the view); {@code title(params)}; {@code enter(params, query)} runs on each
- * hash change that lands on it; {@code leave()} when the reader goes elsewhere; {@code allowed()}, when
+ * A route: `match(path)` answers its parameters or null; `view` the section's id;
+ * `heading` the id of the heading that gets the focus; `key(params)` tells one page of the
+ * view from another (default: the view); `title(params)`; `enter(params, query)` runs on each
+ * hash change that lands on it; `leave()` when the reader goes elsewhere; `allowed()`, when
  * false, sends the reader to "#/".
  */
 const routes = [];

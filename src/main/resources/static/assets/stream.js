@@ -9,8 +9,8 @@ import { loadMe } from './api.js';
 const MAX_PAUSE_MILLIS = 10000;
 
 /**
- * Opens url. {@code events} maps event names to functions of the parsed data; {@code onOpen} runs each
- * time the stream is (re)connected, {@code onDrop} each time it drops. The answer has {@code close()}.
+ * Opens url. `events` maps event names to functions of the parsed data; `onOpen` runs each
+ * time the stream is (re)connected, `onDrop` each time it drops. The answer has `close()`.
  */
 export function stream(url, { events, onOpen, onDrop }) {
   const s = { closed: false, source: null, failures: 0, timer: null };

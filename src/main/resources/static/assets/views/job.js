@@ -1,7 +1,7 @@
 /**
  * One job: its view from the stream GET api/jobs/{id}/events (event "job" at once and on each change,
  * "end" with the last view once the job has ended, when the stream is closed here), its throughput chart,
- * and the actions. Which actions a button is shown for comes from the view's {@code actions}: what the
+ * and the actions. Which actions a button is shown for comes from the view's `actions`: what the
  * server lets this user do to the job now (none for a VIEWER), so no rule of the server is copied here.
  */
 import { api, jobPath } from '../api.js';
@@ -25,7 +25,7 @@ const ACTIONS = {
 /** The job on screen: its id (from the route), its latest view, its stream, when its chart was loaded. */
 const job = { id: null, view: null, stream: null, chartAt: 0 };
 
-/** Opens the job of the route (again, with {@code again}: after a restart of it, or of the service). */
+/** Opens the job of the route (again, with `again`: after a restart of it, or of the service). */
 export function enterJob(id, again) {
   if (job.id === id && !again) return;
   if (job.stream) job.stream.close();

@@ -3,7 +3,7 @@
  * every status in the server's order), search, sort, pages, all kept in the URL's query so that a filtered
  * list can be bookmarked. Rows of running jobs follow the overview's stream; a change of the counts (a job
  * started, ended, was submitted) reloads the page of the list. An OPERATOR selects rows and restarts them
- * in bulk: the selection offers the jobs whose {@code actions} (from the server) hold "restart".
+ * in bulk: the selection offers the jobs whose `actions` (from the server) hold "restart".
  */
 import { api, isOperator } from '../api.js';
 import { $, h, badge, confirmAction, optionValues, progress, timeEl, toast } from '../dom.js';

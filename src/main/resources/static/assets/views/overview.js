@@ -12,7 +12,7 @@ const KEPT_SAMPLES = 600;
 /** The chart's samples, oldest first. */
 let samples = [];
 
-/** Shows an overview: {@code full} when it carries the whole history (GET) rather than the newest (event). */
+/** Shows an overview: `full` when it carries the whole history (GET) rather than the newest (event). */
 export function renderOverview(o, full) {
   $('ov-running').textContent = o.running + ' / ' + o.maxConcurrentJobs;
   $('ov-running-sub').textContent = 'jobs running of ringbatch.max-concurrent-jobs';

@@ -452,7 +452,8 @@ class DashboardBrowserTest {
             assertButtonsAreTheActions(admin, steered, "restart");
             assertThat(actionsShown(viewer)).as("the viewer's buttons, stopped").isEmpty();
             Object viewerActions = viewer.jsAsync("const done = arguments[arguments.length - 1];"
-                    + "fetch('api/jobs/' + arguments[0]).then(r => r.json()).then(j => done(j.actions), e => done(String(e)));",
+                    + "fetch('api/jobs/' + arguments[0]).then(r => r.json())"
+                    + ".then(j => done(j.actions), e => done(String(e)));",
                     steered);
             assertThat(viewerActions).as("the viewer's actions").isEqualTo(List.of());
             assertNoSidewaysScroll(viewer);
@@ -620,15 +621,17 @@ class DashboardBrowserTest {
         admin.await(10, "the chip released", d -> "false".equals(chip.getAttribute("aria-pressed")));
 
         // the skip link, off the default route: the focus to main, the route as it was
-        for (String[] route : List.of(new String[] {"#/jobs/" + id, "view-job"}, new String[] {"#/submit", "view-submit"})) {
-            go(admin, route[0]);
-            admin.await(10, route[1], d -> admin.find(route[1]).isDisplayed());
+        Map<String, String> routes = Map.of("#/jobs/" + id, "view-job", "#/submit", "view-submit");
+        for (Map.Entry<String, String> route : routes.entrySet()) {
+            String view = route.getValue();
+            go(admin, route.getKey());
+            admin.await(10, view, d -> admin.find(view).isDisplayed());
             String url = admin.driver.getCurrentUrl();
             admin.js("document.querySelector('a.skip').focus()");
             new Actions(admin.driver).sendKeys(Keys.ENTER).perform();
             admin.await(10, "the focus on main", d -> "main".equals(focused(admin)));
             assertThat(admin.driver.getCurrentUrl()).as("the route after the skip link").isEqualTo(url);
-            assertThat(admin.find(route[1]).isDisplayed()).as(route[1] + " still shown").isTrue();
+            assertThat(admin.find(view).isDisplayed()).as(view + " still shown").isTrue();
         }
 
         // nothing inline for a strict Content-Security-Policy to block: no handler attributes, no inline script
