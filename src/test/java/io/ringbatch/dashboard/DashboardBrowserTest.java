@@ -1,6 +1,7 @@
 package io.ringbatch.dashboard;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.ringbatch.RingbatchApplication;
 import io.ringbatch.api.ApiHttp;
@@ -9,9 +10,12 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -34,8 +38,9 @@ import tools.jackson.databind.JsonNode;
  * The dashboard in a real headless Chromium against the service on a real port: log in through the form,
  * submit from the form and watch the bar reach 100 % without a reload, see the server's message next to a
  * bad field, stop and restart a long job, restart failed jobs in bulk, search and filter, a viewer without
- * actions whose forged POSTs get 403, the 390 px layout, keyboard use, and a page that carries on by itself
- * across a restart of the service. Screenshots go to {@code target/screenshots/}.
+ * actions whose forged POSTs get 403, the 390 px layout, keyboard use (the skip link, the focus on a new
+ * view), and a page that carries on by itself across a restart of the service. The action buttons are
+ * exactly the job's {@code actions} from the server. Screenshots go to {@code target/screenshots/}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -107,6 +112,66 @@ class DashboardBrowserTest {
 
     private String jobStatusOnPage(Browser b) {
         return b.find("job-status").getAttribute("data-status");
+    }
+
+    private static final List<String> ACTIONS = List.of("stop", "restart", "abandon");
+
+    /** The job's action buttons on the page, as the names of the actions. */
+    private static Set<String> actionsShown(Browser b) {
+        Set<String> shown = new TreeSet<>();
+        for (String action : ACTIONS) {
+            if (b.visible("job-" + action)) {
+                shown.add(action);
+            }
+        }
+        return shown;
+    }
+
+    /** The job's {@code actions} as the server gives them to the admin (an OPERATOR). */
+    private Set<String> actionsOf(String id) {
+        Set<String> actions = new TreeSet<>();
+        try {
+            for (tools.jackson.databind.JsonNode action : http.job(id).path("actions")) {
+                actions.add(action.asString());
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        return actions;
+    }
+
+    /** The buttons come to show exactly the server's actions for the job, which include {@code expected}. */
+    private void assertButtonsAreTheActions(Browser b, String id, String expected) {
+        b.await(20, "the buttons of the job's actions", d -> {
+            Set<String> actions = actionsOf(id);
+            return actions.contains(expected) && actionsShown(b).equals(actions);
+        });
+    }
+
+    /**
+     * Clicks the first element that matches as the page is now: the list shown when a view opens is
+     * replaced when the list's reload comes, so an element found a moment before may be gone.
+     */
+    private static void clickAsItIsNow(Browser b, String css) {
+        b.await(10, "to click " + css, d -> {
+            try {
+                List<WebElement> found = b.all(css);
+                if (found.isEmpty()) {
+                    return false;
+                }
+                found.get(0).click();
+                return true;
+            } catch (org.openqa.selenium.StaleElementReferenceException e) {
+                return false;
+            }
+        });
+    }
+
+    private Object focused(Browser b) {
+        return b.js("return document.activeElement && document.activeElement.id");
     }
 
     private boolean confirm(Browser b) {
@@ -220,11 +285,13 @@ class DashboardBrowserTest {
         go(admin, "#/jobs/" + id);
         admin.await(30, "the job running with some progress", d -> "STARTED".equals(jobStatusOnPage(admin))
                 && Double.parseDouble(admin.find("job-bar").getAttribute("data-percent")) > 0);
+        assertButtonsAreTheActions(admin, id, "stop");
         admin.find("job-stop").click();
         confirm(admin);
         admin.await(60, "the job stopped", d -> "STOPPED".equals(jobStatusOnPage(admin)));
         assertThat(admin.find("job-stop").isDisplayed()).isFalse();
         assertThat(admin.find("job-restart").isDisplayed()).isTrue();
+        assertButtonsAreTheActions(admin, id, "restart");
         admin.screenshot("05-job-stopped-1280");
         double stoppedAt = http.job(id).path("progress").path("percent").asDouble();
         assertThat(stoppedAt).isLessThan(100);
@@ -234,6 +301,7 @@ class DashboardBrowserTest {
         admin.await(90, "the restarted job completed", d -> "COMPLETED".equals(jobStatusOnPage(admin))
                 && "100".equals(admin.find("job-bar").getAttribute("data-percent")));
         admin.await(10, "two executions listed", d -> admin.all("#job-executions tbody tr").size() == 2);
+        assertThat(actionsShown(admin)).as("nothing to do to a completed job").isEqualTo(actionsOf(id));
         assertThat(http.job(id).path("executions").size()).isEqualTo(2);
         assertThat(admin.all("#job-partitions tbody tr")).isNotEmpty();
         assertThat(admin.find("job-split-text").getText()).contains("waited for I/O");
@@ -262,8 +330,17 @@ class DashboardBrowserTest {
         assertReadableContrast(admin);
         admin.screenshot("06-job-failed-1280");
 
+        // "Restart selected" counts the ticked jobs the server lets one restart: the failed one, not a completed one
+        go(admin, "#/");
+        admin.await(20, "the failed job listed", d -> !admin.all("#job-row-" + id + " .row-select").isEmpty());
+        clickAsItIsNow(admin, "#job-row-" + id + " .row-select");
+        clickAsItIsNow(admin, "#jobs-body tr[data-status='COMPLETED'] .row-select");
+        admin.await(10, "one job to restart", d -> admin.find("bulk-restart-selected").isEnabled()
+                && admin.find("bulk-restart-selected").getText().equals("Restart selected (1)"));
+
         go(admin, "#/?status=FAILED");
         admin.await(20, "the failed job listed", d -> !admin.all("#job-row-" + id).isEmpty());
+        assertThat(admin.find("job-row-" + id).getAttribute("data-actions")).contains("restart");
         admin.await(20, "the bulk button", d -> admin.find("bulk-restart-failed").isEnabled());
         admin.find("bulk-restart-failed").click();
         confirm(admin);
@@ -306,6 +383,8 @@ class DashboardBrowserTest {
     @Test
     @Order(6)
     void theKeyboardReachesTheControlsAndEscapeCancels() throws Exception {
+        go(admin, "#/submit");
+        admin.await(10, "the form", d -> admin.find("view-submit").isDisplayed());
         go(admin, "#/?status=COMPLETED");
         admin.await(10, "the list", d -> admin.find("view-home").isDisplayed());
         admin.js("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)");
@@ -318,6 +397,7 @@ class DashboardBrowserTest {
         assertThat(focused).as("Tab reaches the submit link").isEqualTo("new-job");
         keys.sendKeys(Keys.ENTER).perform();
         admin.await(10, "the form", d -> admin.find("view-submit").isDisplayed());
+        admin.await(10, "the focus on the form's heading", d -> "h-submit".equals(focused(admin)));
 
         // stop a running job with the keyboard alone: Escape cancels the confirmation, Enter on OK stops it
         String id = submitJob("by keyboard", slow, 300);
@@ -329,8 +409,9 @@ class DashboardBrowserTest {
         assertThat(admin.js("return document.activeElement.id")).as("focus starts on Cancel").isEqualTo("confirm-cancel");
         keys.sendKeys(Keys.ESCAPE).perform();
         admin.await(10, "the dialog gone", d -> !admin.find("confirm").isDisplayed());
-        Thread.sleep(500);
-        assertThat(http.job(id).path("status").asString()).as("Escape cancelled").isEqualTo("STARTED");
+        // Escape cancelled: the job keeps running (a stop would show within a second: the page POSTs at once)
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                .until(() -> "STARTED".equals(http.job(id).path("status").asString()));
 
         admin.js("document.getElementById('job-stop').focus()");
         keys.sendKeys(Keys.ENTER).perform();
@@ -347,7 +428,6 @@ class DashboardBrowserTest {
     void aViewerSeesNoActionsAndForgedPostsGet403() throws Exception {
         String id = submitJob("for the viewer", small, 0);
         http.awaitStatus(id, "COMPLETED", 60);
-        String failed = http.job(id).path("id").asString();
         try (Browser viewer = new Browser(390, 844)) {
             viewer.login(base(), "viewer", ApiHttp.VIEWER_PW);
             viewer.await(20, "the list", d -> !viewer.all("#job-row-" + id).isEmpty());
@@ -358,11 +438,24 @@ class DashboardBrowserTest {
             assertNoSidewaysScroll(viewer);
             viewer.screenshot("07-viewer-jobs-390");
 
-            go(viewer, "#/jobs/" + failed);
-            viewer.await(20, "the job", d -> "COMPLETED".equals(jobStatusOnPage(viewer)));
-            for (String action : List.of("job-stop", "job-restart", "job-abandon")) {
-                assertThat(viewer.visible(action)).as(action).isFalse();
-            }
+            // a job the admin may stop, then restart or abandon, watched by both at once: the viewer's page
+            // shows no button, the admin's page the admin's actions
+            String steered = submitJob("steered, for the viewer", slow, 2000);
+            http.awaitStatus(steered, "STARTED", 30);
+            go(admin, "#/jobs/" + steered);
+            go(viewer, "#/jobs/" + steered);
+            assertButtonsAreTheActions(admin, steered, "stop");
+            viewer.await(20, "the job running", d -> "STARTED".equals(jobStatusOnPage(viewer)));
+            assertThat(actionsShown(viewer)).as("the viewer's buttons, running").isEmpty();
+            assertThat(http.post("/api/jobs/" + steered + "/stop").statusCode()).isEqualTo(202);
+            viewer.await(60, "the job stopped", d -> "STOPPED".equals(jobStatusOnPage(viewer)));
+            assertButtonsAreTheActions(admin, steered, "restart");
+            assertThat(actionsShown(viewer)).as("the viewer's buttons, stopped").isEmpty();
+            Object viewerActions = viewer.jsAsync("const done = arguments[arguments.length - 1];"
+                    + "fetch('api/jobs/' + arguments[0]).then(r => r.json())"
+                    + ".then(j => done(j.actions), e => done(String(e)));",
+                    steered);
+            assertThat(viewerActions).as("the viewer's actions").isEqualTo(List.of());
             assertNoSidewaysScroll(viewer);
             viewer.screenshot("08-viewer-job-390");
 
@@ -394,16 +487,20 @@ class DashboardBrowserTest {
             }
             go(admin, "#/");
             admin.await(10, "the list", d -> admin.find("view-home").isDisplayed() && !admin.all("#jobs-body tr").isEmpty());
-            Thread.sleep(400);
-            assertNoSidewaysScroll(admin);
+            // the chart takes the new width 150 ms after the resize
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertNoSidewaysScroll(admin));
             assertThat(admin.find("new-job").isDisplayed()).isTrue();
             admin.screenshot("09-jobs-390");
             String id = admin.all("#jobs-body tr").get(0).getAttribute("data-id");
             go(admin, "#/jobs/" + id);
             admin.await(10, "a job", d -> admin.find("view-job").isDisplayed() && jobStatusOnPage(admin) != null);
-            Thread.sleep(400);
-            assertNoSidewaysScroll(admin);
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertNoSidewaysScroll(admin));
             admin.screenshot("10-job-390");
+            go(admin, "#/submit");
+            admin.await(10, "the form", d -> admin.find("view-submit").isDisplayed()
+                    && !admin.all("#f-params-body .field, #f-params-body p").isEmpty());
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertNoSidewaysScroll(admin));
+            admin.screenshot("10b-submit-390");
         } finally {
             admin.resize(1280, 900);
         }
@@ -492,5 +589,58 @@ class DashboardBrowserTest {
         admin.driver.get(base() + "/");
         admin.await(20, "the login form again", d -> d.getCurrentUrl().endsWith("/login"));
         admin.login(base(), "admin", ApiHttp.ADMIN_PW);
+    }
+
+    @Test
+    @Order(10)
+    void theFocusMovesToEachNewViewAndTheSkipLinkKeepsTheRoute() throws Exception {
+        String id = submitJob("for the focus", small, 0);
+        http.awaitStatus(id, "COMPLETED", 60);
+        go(admin, "#/");
+        admin.await(20, "the job listed", d -> !admin.all("#job-row-" + id).isEmpty());
+
+        // a new view: the focus on its heading, for a screen reader to say where the reader now is
+        admin.find("job-row-" + id).findElement(By.cssSelector("td.name a")).click();
+        admin.await(10, "the focus on the job's heading", d -> admin.find("view-job").isDisplayed()
+                && "job-title".equals(focused(admin)));
+        admin.find("back").click();
+        admin.await(10, "the focus on the overview's heading", d -> admin.find("view-home").isDisplayed()
+                && "h-overview".equals(focused(admin)));
+        admin.driver.navigate().back();
+        admin.await(10, "back in the browser: the job's heading", d -> admin.find("view-job").isDisplayed()
+                && "job-title".equals(focused(admin)));
+        go(admin, "#/");
+        admin.await(10, "the overview", d -> "h-overview".equals(focused(admin)));
+
+        // a filter is no new view: the focus stays on the chip pressed (the same element, not a new one)
+        WebElement chip = admin.find("ov-status").findElement(By.cssSelector("button[data-status='COMPLETED']"));
+        chip.click();
+        admin.await(10, "the chip pressed", d -> "true".equals(chip.getAttribute("aria-pressed")));
+        assertThat(admin.js("return document.activeElement.dataset.status")).isEqualTo("COMPLETED");
+        chip.click();
+        admin.await(10, "the chip released", d -> "false".equals(chip.getAttribute("aria-pressed")));
+
+        // the skip link, off the default route: the focus to main, the route as it was
+        Map<String, String> routes = Map.of("#/jobs/" + id, "view-job", "#/submit", "view-submit");
+        for (Map.Entry<String, String> route : routes.entrySet()) {
+            String view = route.getValue();
+            go(admin, route.getKey());
+            admin.await(10, view, d -> admin.find(view).isDisplayed());
+            String url = admin.driver.getCurrentUrl();
+            admin.js("document.querySelector('a.skip').focus()");
+            new Actions(admin.driver).sendKeys(Keys.ENTER).perform();
+            admin.await(10, "the focus on main", d -> "main".equals(focused(admin)));
+            assertThat(admin.driver.getCurrentUrl()).as("the route after the skip link").isEqualTo(url);
+            assertThat(admin.find(view).isDisplayed()).as(view + " still shown").isTrue();
+        }
+
+        // nothing inline for a strict Content-Security-Policy to block: no handler attributes, no inline script
+        go(admin, "#/");
+        admin.await(20, "the rows", d -> !admin.all("#jobs-body tr").isEmpty());
+        Object inline = admin.js("return [...document.querySelectorAll('*')].flatMap(e => [...e.attributes]"
+                + ".filter(a => a.name.startsWith('on')).map(a => e.tagName + '#' + e.id + ' ' + a.name))"
+                + ".concat([...document.scripts].filter(s => !s.src).map(s => 'an inline script'))");
+        assertThat((List<?>) inline).as("inline handlers and scripts").isEmpty();
+        assertThat(admin.all("script[type='module']")).hasSize(1);
     }
 }
