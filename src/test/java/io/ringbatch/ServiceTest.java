@@ -25,6 +25,9 @@ import org.springframework.test.context.ContextConfiguration;
  * test needs other settings (a different engine, a low login limit, one job at a time, a queue it fills,
  * roots on a small file system) keeps its own {@code @SpringBootTest} and says why.
  * <p>
+ * The context stays up, unpaused ({@code src/test/resources/spring.properties}), while classes with
+ * contexts of their own run in between.
+ * <p>
  * The classes share one database, one job queue and one set of roots, one class after another (surefire
  * runs them in sequence; a class's jobs may still be ending when the next starts). So a test
  * <ul>
@@ -35,7 +38,7 @@ import org.springframework.test.context.ContextConfiguration;
  * <li>does not rely on what the whole service counts (metrics, totals) unless it first waits until no job
  * runs.</li>
  * </ul>
- * The settings: 4 jobs at once, a queue that never refuses (the fuzzing submits thousands), 2 workers,
+ * The settings: 4 jobs at once, a queue that never refuses (the fuzzing submits jobs by the hundred), 2 workers,
  * 64 KiB blocks, 128 KiB ranges and a commit per block (so that small files make several partitions and
  * frequent commits), 8 event streams (few, so that the bound can be reached), and a login limit no test
  * reaches (the fuzzing sends wrong passwords).

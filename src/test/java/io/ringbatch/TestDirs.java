@@ -9,6 +9,7 @@ import org.springframework.boot.test.util.TestPropertyValues;
 import org.springframework.context.ApplicationContextInitializer;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.util.FileSystemUtils;
 
 /** The service's three directories inside a test's temporary directory: data, input and output. */
 public final class TestDirs {
@@ -23,8 +24,9 @@ public final class TestDirs {
     }
 
     /**
-     * The directory of the context that {@link ServiceTest} classes share, made once per JVM under
-     * {@code target/} (so that {@code mvn clean} removes it): its {@code input} and {@code output} exist.
+     * The directory of the context that {@link ServiceTest} classes share, {@code target/service-tests},
+     * emptied and made once per JVM (a run leaves it for a look until the next): its {@code input} and
+     * {@code output} exist.
      * Classes that share it share its database and roots too: each keeps its files under a directory of
      * its own in {@link #input()}.
      */
@@ -47,13 +49,14 @@ public final class TestDirs {
         return Runner.DIR;
     }
 
+    /** {@code target/<name>}, emptied first: what an earlier run left there goes (mvn clean removes the rest). */
     private static Path make(String name) {
         try {
-            Path target = Files.createDirectories(Path.of("target"));
-            Path dir = Files.createTempDirectory(target.toAbsolutePath(), name + "-").toRealPath();
+            Path dir = Path.of("target", name).toAbsolutePath();
+            FileSystemUtils.deleteRecursively(dir);
             Files.createDirectories(dir.resolve("input"));
             Files.createDirectories(dir.resolve("output"));
-            return dir;
+            return dir.toRealPath();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
