@@ -16,7 +16,8 @@ import org.springframework.test.context.ContextConfiguration;
  * The service as one shared Spring context: on a random port, its data, input and output in
  * {@link TestDirs#shared()}, admin and viewer with {@link ApiHttp}'s passwords, the test operation
  * {@link ListOperation} next to the real ones. Spring's test context cache starts it once for every class
- * so annotated (a context takes seconds to start and to close; the suite had sixteen).
+ * so annotated (a context takes about a second to start and more to close while jobs run; the suite had
+ * sixteen).
  * <p>
  * Put it on a test class in place of {@code @SpringBootTest}, {@code @DirtiesContext} and a
  * {@code @DynamicPropertySource} of temporary directories, and add nothing that changes the context:
@@ -38,10 +39,10 @@ import org.springframework.test.context.ContextConfiguration;
  * <li>does not rely on what the whole service counts (metrics, totals) unless it first waits until no job
  * runs.</li>
  * </ul>
- * The settings: 4 jobs at once, a queue that never refuses (the fuzzing submits jobs by the hundred), 2 workers,
- * 64 KiB blocks, 128 KiB ranges and a commit per block (so that small files make several partitions and
- * frequent commits), 8 event streams (few, so that the bound can be reached), and a login limit no test
- * reaches (the fuzzing sends wrong passwords).
+ * The settings: 4 jobs at once, a queue that never refuses (the fuzzing submits jobs by the hundred),
+ * 2 workers, 64 KiB blocks, 128 KiB ranges and a commit per block (so that small files make several
+ * partitions and frequent commits), 8 event streams (few, so that the bound can be reached), and a login
+ * limit no test reaches (the fuzzing sends wrong passwords).
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
