@@ -6,6 +6,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Base64;
@@ -36,12 +37,14 @@ public class LoginThrottle extends OncePerRequestFilter {
 
     private final int attempts;
     private final long windowMillis;
+    private final Clock clock;
     /** Failure times per key, oldest first; the map in access order, to drop the least recently used. */
     private final Map<String, ArrayDeque<Long>> failures = new LinkedHashMap<>(64, 0.75f, true);
 
-    public LoginThrottle(int attempts, Duration window) {
+    public LoginThrottle(int attempts, Duration window, Clock clock) {
         this.attempts = attempts;
         this.windowMillis = window.toMillis();
+        this.clock = clock;
     }
 
     private static String userKey(String address, String user) {
@@ -104,7 +107,7 @@ public class LoginThrottle extends OncePerRequestFilter {
         String user = String.valueOf(event.getAuthentication().getName());
         String address = address(event.getAuthentication().getDetails());
         if (address != null) {
-            failed(address, user, System.currentTimeMillis());
+            failed(address, user, clock.millis());
             log.warn("failed login for user '{}' from {}", clean(user), address);
         }
     }
@@ -132,7 +135,7 @@ public class LoginThrottle extends OncePerRequestFilter {
         boolean form = "POST".equals(request.getMethod()) && "/login".equals(request.getServletPath());
         String user = form ? request.getParameter("username") : basicUser(request);
         if (user != null) {
-            long wait = retryAfter(request.getRemoteAddr(), user, System.currentTimeMillis());
+            long wait = retryAfter(request.getRemoteAddr(), user, clock.millis());
             if (wait > 0) {
                 long seconds = Math.max(1, (wait + 999) / 1000);
                 log.warn("login for user '{}' from {} refused: too many failed logins; retry in {} s", clean(user),

@@ -10,6 +10,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -199,8 +200,8 @@ public class SecurityConfiguration {
     static final String REMEMBER_ME_PARAMETER = "remember-me";
 
     @Bean
-    LoginThrottle loginThrottle(RingbatchProperties properties) {
-        return new LoginThrottle(properties.security().loginAttempts(), properties.security().loginWindow());
+    LoginThrottle loginThrottle(RingbatchProperties properties, Clock clock) {
+        return new LoginThrottle(properties.security().loginAttempts(), properties.security().loginWindow(), clock);
     }
 
     /** The throttle runs inside the security chain only, not a second time as a servlet filter. */

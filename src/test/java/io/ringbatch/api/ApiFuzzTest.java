@@ -1,7 +1,9 @@
 package io.ringbatch.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import io.ringbatch.ServiceTest;
 import io.ringbatch.TestDirs;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,17 +27,12 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Import;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -48,16 +45,7 @@ import tools.jackson.databind.JsonNode;
  * The generator is a {@link Random} seeded with {@code -Dringbatch.fuzz.seed} (default fixed); every
  * failure message names the seed and the case number, so a failure can be replayed.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "ringbatch.security.admin-password=" + ApiHttp.ADMIN_PW,
-        "ringbatch.security.viewer-password=" + ApiHttp.VIEWER_PW,
-        // the few wrong passwords sent must not lock this address out of the rest
-        "ringbatch.security.login-attempts=100000",
-        "ringbatch.max-concurrent-jobs=2",
-        "ringbatch.queue-capacity=100000",
-        "ringbatch.workers=2"})
-@Import(ListOperation.Config.class)
-@DirtiesContext
+@ServiceTest
 @Timeout(240)
 class ApiFuzzTest {
     static final long SEED = Long.getLong("ringbatch.fuzz.seed", 0x5eed_f022L);
@@ -65,17 +53,10 @@ class ApiFuzzTest {
     static final int MAX_BODY = 64 * 1024;
     static final int THREADS = 4;
 
-    @TempDir
-    static Path dataDir;
     static Path input;
     static Path tree;
     static Path slow;
     static Path outputRoot;
-
-    @DynamicPropertySource
-    static void dirs(DynamicPropertyRegistry registry) {
-        TestDirs.register(registry, () -> dataDir);
-    }
 
     @LocalServerPort
     int port;
@@ -94,8 +75,8 @@ class ApiFuzzTest {
 
     @BeforeAll
     static void files() throws IOException {
-        input = Files.createDirectories(dataDir.resolve("input"));
-        outputRoot = Files.createDirectories(dataDir.resolve("output"));
+        input = Files.createDirectories(TestDirs.input().resolve("ApiFuzzTest"));
+        outputRoot = TestDirs.output();
         tree = Files.createDirectories(input.resolve("tree"));
         Files.writeString(tree.resolve("a.txt"), "alpha\n");
         Files.writeString(tree.resolve("b.log"), "bravo\n");
@@ -335,7 +316,6 @@ class ApiFuzzTest {
             cases.add(gen.jobCase(i));
         }
         run("POST /api/jobs", cases);
-        stopEverything();
     }
 
     @Test
@@ -356,7 +336,6 @@ class ApiFuzzTest {
             cases.add(gen.endpointCase(i, REAL_IDS));
         }
         run("/api/jobs/{id}/...", cases);
-        stopEverything();
     }
 
     @Test
@@ -367,7 +346,6 @@ class ApiFuzzTest {
             cases.add(gen.bulkCase(i, REAL_IDS));
         }
         run("POST /api/jobs/bulk-restart", cases);
-        stopEverything();
     }
 
     @Test
@@ -432,20 +410,22 @@ class ApiFuzzTest {
         return response;
     }
 
-    /** Stops whatever the fuzzing queued or started, so that the context closes quickly. */
-    void stopEverything() throws Exception {
-        for (int round = 0; round < 200; round++) {
-            JsonNode busy = ApiHttp.json(http.get("/api/jobs?status=QUEUED,STARTING,STARTED,STOPPING&size=100"));
-            if (busy.path("totalItems").asInt() == 0) {
-                return;
-            }
-            for (JsonNode j : busy.path("items")) {
-                if (!"STOPPING".equals(j.path("status").asString())) {
-                    http.post("/api/jobs/" + j.path("id").asString() + "/stop");
-                }
-            }
-            Thread.sleep(100);
-        }
+    /**
+     * Stops whatever the fuzzing queued or started, and waits until it has ended: the next class that
+     * shares the context (see {@link ServiceTest}) starts with no job of this one running.
+     */
+    @AfterEach
+    void stopEverything() {
+        await("every job the fuzzing started has ended").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100)).until(() -> {
+                    JsonNode busy = ApiHttp.json(http.get("/api/jobs?status=QUEUED,STARTING,STARTED,STOPPING&size=100"));
+                    for (JsonNode j : busy.path("items")) {
+                        if (!"STOPPING".equals(j.path("status").asString())) {
+                            http.post("/api/jobs/" + j.path("id").asString() + "/stop");
+                        }
+                    }
+                    return busy.path("totalItems").asInt() == 0;
+                });
     }
 
     // ---- the generator ------------------------------------------------------------------------------

@@ -11,7 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -85,26 +88,38 @@ public final class ApiHttp {
     }
 
     /** Polls the job until the predicate holds (at most {@code seconds}); returns its last body. */
-    public JsonNode await(String id, Predicate<JsonNode> until, int seconds) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        JsonNode job = job(id);
-        while (!until.test(job)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("job " + id + " did not get there in " + seconds + " s; last seen:\n"
-                        + job.toPrettyString());
-            }
-            Thread.sleep(100);
-            job = job(id);
+    public JsonNode await(String id, Predicate<JsonNode> until, int seconds) {
+        AtomicReference<JsonNode> last = new AtomicReference<>();
+        try {
+            return Awaitility.await("job " + id).atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> {
+                        JsonNode job = job(id);
+                        last.set(job);
+                        return job;
+                    }, until::test);
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("job " + id + " did not get there in " + seconds + " s; last seen:\n"
+                    + (last.get() == null ? "nothing" : last.get().toPrettyString()), e);
         }
-        return job;
     }
 
-    public JsonNode awaitStatus(String id, String status, int seconds) throws IOException, InterruptedException {
+    public JsonNode awaitStatus(String id, String status, int seconds) {
         return await(id, j -> status.equals(j.path("status").asString()), seconds);
     }
 
-    public JsonNode awaitEnd(String id, int seconds) throws IOException, InterruptedException {
+    public JsonNode awaitEnd(String id, int seconds) {
         return await(id, j -> END.contains(j.path("status").asString()), seconds);
+    }
+
+    /**
+     * Waits until no job of the service is queued, starting, running or stopping: for a test in a shared
+     * context (see {@code io.ringbatch.ServiceTest}) whose check is about the whole service.
+     */
+    public void awaitNoJobRunning() {
+        Awaitility.await("no job queued or running (an earlier test's jobs ended)").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> json(get("/api/jobs?status=QUEUED,STARTING,STARTED,STOPPING&size=1")).path("totalItems")
+                        .asInt(), n -> n == 0);
     }
 
     /**

@@ -23,6 +23,9 @@ import tools.jackson.databind.JsonNode;
 /**
  * Listing with 10,000 jobs in the table: pages and totals over HTTP, filters by status, and the query
  * plans use the table's indexes (no sort of the whole table per page).
+ * <p>
+ * Its own context, not {@link io.ringbatch.ServiceTest}'s: it counts every job in the table, and its
+ * 10,000 rows would be in every other class's listings.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "ringbatch.security.admin-password=" + ApiHttp.ADMIN_PW})

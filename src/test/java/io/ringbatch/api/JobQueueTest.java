@@ -4,11 +4,13 @@ import static io.ringbatch.api.ApiHttp.assertInvalid;
 import static io.ringbatch.api.ApiHttp.assertProblem;
 import static io.ringbatch.api.ApiHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -34,6 +36,9 @@ import tools.jackson.databind.JsonNode;
  * jobs start in order when a running one ends; stop, restart and abandon of queued jobs. The whole data
  * dir is the input root here and the output root lies inside it, so outputs that overlap inputs can be
  * tried too.
+ * <p>
+ * Its own context, not {@link io.ringbatch.ServiceTest}'s: it needs one job at a time and a queue of two,
+ * and counts what is queued.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "ringbatch.security.admin-password=" + ApiHttp.ADMIN_PW,
@@ -83,21 +88,15 @@ class JobQueueTest {
                 + "\"input\": {\"root\": \"" + slow + "\"}}";
     }
 
-    private void awaitIdle() throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (true) {
+    /** Stops whatever an earlier test left queued or running, and waits until it has ended. */
+    private void awaitIdle() {
+        await("no job busy").atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).until(() -> {
             JsonNode busy = json(http.get("/api/jobs?status=QUEUED,STARTING,STARTED,STOPPING&size=100"));
-            if (busy.path("totalItems").asInt() == 0) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("jobs still busy: " + busy.toPrettyString());
-            }
             for (JsonNode j : busy.path("items")) {
                 http.post("/api/jobs/" + j.path("id").asString() + "/stop");
             }
-            Thread.sleep(200);
-        }
+            return busy;
+        }, busy -> busy.path("totalItems").asInt() == 0);
     }
 
     @Test

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.springframework.context.annotation.Bean;
 
 /**
  * A test operation that copies every input file through the pipeline: each piece writes the bytes it
@@ -25,7 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * commits and restarts. With {@code split=LINES} it also checks that each call holds whole lines.
  * {@code failAfter} makes the n-th call of the whole JVM fail once, to test restarts.
  */
-class CopyOperation implements Operation {
+public class CopyOperation implements Operation {
     static final AtomicInteger CALLS = new AtomicInteger();
     static volatile int failAt = -1;
     static volatile long delayMillis;
@@ -135,5 +136,27 @@ class CopyOperation implements Operation {
     @Override
     public List<String> outputNames(Map<String, String> params, List<String> inputPaths) {
         return inputPaths;
+    }
+
+    /**
+     * The three copying operations ({@code copy-whole}, {@code copy-bytes}, {@code copy-lines}) in a test's
+     * application: {@code @Import(CopyOperation.Config.class)}. Not annotated, so that component scanning
+     * never finds it.
+     */
+    public static class Config {
+        @Bean
+        Operation copyWhole() {
+            return new CopyOperation("copy-whole", Operation.Split.WHOLE);
+        }
+
+        @Bean
+        Operation copyBytes() {
+            return new CopyOperation("copy-bytes", Operation.Split.BYTES);
+        }
+
+        @Bean
+        Operation copyLines() {
+            return new CopyOperation("copy-lines", Operation.Split.LINES);
+        }
     }
 }

@@ -23,6 +23,9 @@ import tools.jackson.databind.JsonNode;
  * The output root fills up: a small tmpfs (mounted by the test, as root) is the output root, and a gzip
  * job's results do not fit. The job fails with a message that says the disk is full, nothing half-written
  * is left where the result goes, and after space is freed a restart completes it with the right output.
+ * <p>
+ * Its own context, not {@link io.ringbatch.ServiceTest}'s: its output root is the small tmpfs (the staging
+ * and the move into place happen on the output root's file system).
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "ringbatch.security.admin-password=" + ApiHttp.ADMIN_PW, "ringbatch.workers=2"})

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -137,15 +138,12 @@ class HardLinkInputTest {
         return await(runner, id);
     }
 
-    private static void awaitProgress(JobRunner runner, String id) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (runner.state(id).bytesDone() == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        assertThat(runner.state(id).bytesDone()).as("job %s made progress", id).isPositive();
+    private static void awaitProgress(JobRunner runner, String id) {
+        Awaitility.await("job " + id + " made progress").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
+                .until(() -> runner.state(id).bytesDone() > 0);
     }
 
-    private static RunState await(JobRunner runner, String id) throws InterruptedException {
+    private static RunState await(JobRunner runner, String id) {
         return PipelineTest.awaitEnd(runner, id, Duration.ofMinutes(1));
     }
 }

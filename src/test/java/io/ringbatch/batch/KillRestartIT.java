@@ -1,6 +1,7 @@
 package io.ringbatch.batch;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -89,18 +90,12 @@ class KillRestartIT {
                 + PATTERN + "\"},\"input\":{\"root\":\"" + input + "\"}}");
 
         // kill it while it processes: once a worker has committed some of its work
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        JsonNode job;
-        while (true) {
-            job = service.get("/api/jobs/" + id);
-            String status = job.get("status").asString();
-            assertThat(status).as("the job ended before the kill: %s", job).isIn("QUEUED", "STARTING", "STARTED");
-            if (job.get("progress").get("bytesDone").asLong() > 0) {
-                break;
-            }
-            assertThat(System.nanoTime()).as("job never made progress: %s", job).isLessThan(deadline);
-            Thread.sleep(5);
-        }
+        JsonNode job = await("job " + id + " made progress").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(5))
+                .until(() -> service.get("/api/jobs/" + id), j -> {
+                    assertThat(j.get("status").asString()).as("the job ended before the kill: %s", j)
+                            .isIn("QUEUED", "STARTING", "STARTED");
+                    return j.get("progress").get("bytesDone").asLong() > 0;
+                });
         JsonNode beforeKill = job;
         if (term) {
             long termAt = System.nanoTime();
@@ -113,16 +108,9 @@ class KillRestartIT {
         assertThat(output.resolve(id)).as("the job had finished before the kill; it needs more input").doesNotExist();
 
         service = start(data, input, output, dir.resolve("second.log"));
-        deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-        while (true) {
-            job = service.get("/api/jobs/" + id);
-            String status = job.get("status").asString();
-            if (status.equals("COMPLETED") || status.equals("FAILED") || status.equals("ABANDONED")) {
-                break;
-            }
-            assertThat(System.nanoTime()).as("job did not finish after the restart: %s", job).isLessThan(deadline);
-            Thread.sleep(100);
-        }
+        job = await("job " + id + " finished after the restart").atMost(Duration.ofMinutes(5))
+                .pollInterval(Duration.ofMillis(100)).until(() -> service.get("/api/jobs/" + id),
+                        j -> List.of("COMPLETED", "FAILED", "ABANDONED").contains(j.get("status").asString()));
         assertThat(job.get("status").asString()).as("%s", job).isEqualTo("COMPLETED");
         assertThat(job.get("executions").size()).as("an execution before and after the kill; before: %s; after: %s",
                 beforeKill, job).isGreaterThanOrEqualTo(2);

@@ -1,5 +1,7 @@
 package io.ringbatch.batch;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -14,7 +16,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A real PostgreSQL server for a test: Debian's {@code initdb} and {@code postgres} binaries
@@ -86,21 +90,26 @@ final class LocalPostgres implements AutoCloseable {
         return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
     }
 
-    private void awaitReady() throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        SQLException last = null;
-        while (System.nanoTime() < deadline) {
-            if (!server.isAlive()) {
-                throw new IOException("postgres exited at start-up: " + Files.readString(dir.resolve("postgres.log")));
-            }
-            try (Connection c = DriverManager.getConnection(url("postgres"), USER, "")) {
-                return;
-            } catch (SQLException e) {
-                last = e;
-                Thread.sleep(100);
-            }
+    private void awaitReady() throws IOException {
+        AtomicReference<SQLException> last = new AtomicReference<>();
+        try {
+            await("postgres accepts connections").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> {
+                        if (!server.isAlive()) {
+                            throw new IOException("postgres exited at start-up: "
+                                    + Files.readString(dir.resolve("postgres.log")));
+                        }
+                        try (Connection c = DriverManager.getConnection(url("postgres"), USER, "")) {
+                            return true;
+                        } catch (SQLException e) {
+                            last.set(e);
+                            return false;
+                        }
+                    });
+        } catch (ConditionTimeoutException e) {
+            throw new IOException("postgres did not accept connections: "
+                    + (last.get() == null ? "" : last.get().getMessage()), e);
         }
-        throw new IOException("postgres did not accept connections: " + (last == null ? "" : last.getMessage()));
     }
 
     private static ProcessBuilder process(boolean root, String... command) {

@@ -3,8 +3,8 @@ package io.ringbatch.batch;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.ringbatch.RunnerTest;
 import io.ringbatch.TestDirs;
-import io.ringbatch.operation.Operation;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,12 +24,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
-import org.springframework.context.annotation.Bean;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 
 /**
  * The pipeline's mechanics on the real H2 file database, the real engine and real files, with small
@@ -36,41 +31,11 @@ import org.springframework.test.context.DynamicPropertySource;
  * copying operation byte for byte, with whole files, byte ranges and line ranges, and after a failure
  * half-way and a restart.
  */
-@SpringBootTest(properties = {
-        "ringbatch.io.block-size=64KB",
-        "ringbatch.pipeline.split-size=200KB",
-        "ringbatch.pipeline.commit-interval=3",
-        "ringbatch.workers=2"})
-@DirtiesContext
+@RunnerTest
 @Timeout(300)
 class PipelineTest {
-    @TempDir
-    static Path dataDir;
     static Path input;
     static Path outputs;
-
-    @DynamicPropertySource
-    static void dirs(DynamicPropertyRegistry registry) {
-        TestDirs.register(registry, () -> dataDir);
-    }
-
-    @TestConfiguration
-    static class Ops {
-        @Bean
-        Operation copyWhole() {
-            return new CopyOperation("copy-whole", Operation.Split.WHOLE);
-        }
-
-        @Bean
-        Operation copyBytes() {
-            return new CopyOperation("copy-bytes", Operation.Split.BYTES);
-        }
-
-        @Bean
-        Operation copyLines() {
-            return new CopyOperation("copy-lines", Operation.Split.LINES);
-        }
-    }
 
     @Autowired
     JobRunner runner;
@@ -80,8 +45,8 @@ class PipelineTest {
 
     @BeforeAll
     static void tree() throws IOException {
-        input = Files.createDirectories(dataDir.resolve("input"));
-        outputs = Files.createDirectories(dataDir.resolve("output"));
+        input = Files.createDirectories(TestDirs.runner().resolve("input/PipelineTest"));
+        outputs = TestDirs.runner().resolve("output");
         Random r = new Random(11);
         write("empty.txt", new byte[0]);
         write("one.txt", "x".getBytes());
@@ -132,7 +97,10 @@ class PipelineTest {
     void partitionsAreHandedOutLargestFirst() throws Exception {
         String id = submit("copy-whole");
         assertThat(await(id).status()).isEqualTo("COMPLETED");
-        Plan plan = new JobFiles(dataDir, id).readPlan();
+        Plan plan = new JobFiles(TestDirs.runner(), id).readPlan();
+        // the planner aims at 4 partitions per worker (2 here): the tree makes more partitions than
+        // workers, so that some are handed out only after others have ended
+        assertThat(plan.partitions()).hasSizeGreaterThan(2 * 2);
         assertThat(plan.partitions().stream().map(Plan.PartitionEntry::bytes).distinct().count())
                 .as("partitions of different sizes").isGreaterThan(2);
         List<org.springframework.batch.core.step.StepExecution> steps = new ArrayList<>(runStates.latestWorkerSteps(id));
@@ -140,14 +108,17 @@ class PipelineTest {
         // a FIFO executor hands out the k-th task no earlier than the (k-1)-th. Two workers that take tasks
         // at about the same time may stamp their start times in either order, but a step that started
         // after another had ended was handed out after it: it must not be larger
+        int compared = 0;
         for (var a : steps) {
             for (var b : steps) {
                 if (b.getStartTime().isAfter(a.getEndTime())) {
+                    compared++;
                     assertThat(bytes(plan, b)).as("%s started after %s ended", b.getStepName(), a.getStepName())
                             .isLessThanOrEqualTo(bytes(plan, a));
                 }
             }
         }
+        assertThat(compared).as("pairs of partitions where one started after the other ended").isPositive();
     }
 
     private static long bytes(Plan plan, org.springframework.batch.core.step.StepExecution s) {
@@ -196,10 +167,7 @@ class PipelineTest {
         String id;
         try {
             id = submit("copy-bytes");
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (runner.state(id).bytesDone() == 0 && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
+            awaitProgress(id);
             runner.stop(id);
             RunState stopped = await(id);
             assertThat(stopped.status()).isEqualTo("STOPPED");
@@ -225,7 +193,7 @@ class PipelineTest {
         String id;
         try {
             id = submit("copy-whole");
-            Thread.sleep(200);
+            awaitProgress(id);
             runner.stop(id);
             assertThat(await(id).status()).isEqualTo("STOPPED");
         } finally {
@@ -289,11 +257,10 @@ class PipelineTest {
         return root;
     }
 
-    private void awaitProgress(String id) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (runner.state(id).bytesDone() == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+    /** Waits until the job has committed something. */
+    private void awaitProgress(String id) {
+        Awaitility.await("job " + id + " committed a chunk").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
+                .until(() -> runner.state(id).bytesDone() > 0);
     }
 
     private Path run(String operation) throws Exception {
@@ -312,21 +279,15 @@ class PipelineTest {
         return id;
     }
 
-    private RunState await(String id) throws InterruptedException {
+    private RunState await(String id) {
         return awaitEnd(runner, id, Duration.ofMinutes(2));
     }
 
     /** Polls the job's state until it has ended (any final status), or fails after {@code timeout}. */
-    static RunState awaitEnd(JobRunner runner, String id, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            RunState s = runner.state(id);
-            if (s.status() != null && List.of("COMPLETED", "FAILED", "STOPPED", "ABANDONED").contains(s.status())) {
-                return s;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("job " + id + " did not end: " + runner.state(id));
+    static RunState awaitEnd(JobRunner runner, String id, Duration timeout) {
+        return Awaitility.await("job " + id + " ended").atMost(timeout).pollInterval(Duration.ofMillis(50))
+                .until(() -> runner.state(id), s -> s.status() != null
+                        && List.of("COMPLETED", "FAILED", "STOPPED", "ABANDONED").contains(s.status()));
     }
 
     private static void assertCopies(Path out) throws IOException {

@@ -1,6 +1,7 @@
 package io.ringbatch.batch;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.File;
 import java.io.IOException;
@@ -101,18 +102,13 @@ public final class ServiceProcess implements AutoCloseable {
     }
 
     /** Polls the job until it has ended; returns its last view. */
-    public JsonNode awaitEnd(String id, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            JsonNode job = get("/api/jobs/" + id);
-            String status = job.get("status").asString();
-            if (List.of("COMPLETED", "FAILED", "ABANDONED", "STOPPED").contains(status)
-                    && !(status.equals("STOPPED") && job.path("executions").size() == 0)) {
-                return job;
-            }
-            assertThat(System.nanoTime()).as("job did not end: %s", job).isLessThan(deadline);
-            Thread.sleep(100);
-        }
+    public JsonNode awaitEnd(String id, Duration timeout) {
+        return await("job " + id + " ended").atMost(timeout).pollInterval(Duration.ofMillis(100))
+                .until(() -> get("/api/jobs/" + id), job -> {
+                    String status = job.get("status").asString();
+                    return List.of("COMPLETED", "FAILED", "ABANDONED", "STOPPED").contains(status)
+                            && !(status.equals("STOPPED") && job.path("executions").size() == 0);
+                });
     }
 
     /** SIGKILL, and wait for the process to be gone. */
@@ -126,23 +122,17 @@ public final class ServiceProcess implements AutoCloseable {
         return process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    private void awaitHealthy() throws Exception {
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        while (System.nanoTime() < deadline) {
-            assertThat(process.isAlive()).as("the service died at start-up; see %s", log).isTrue();
-            try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-                        URI.create("http://localhost:" + port + "/actuator/health")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not listening yet
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("the service did not become healthy; see " + log);
+    private void awaitHealthy() {
+        await("the service healthy; see " + log).atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
+                .until(() -> {
+                    assertThat(process.isAlive()).as("the service died at start-up; see %s", log).isTrue();
+                    try {
+                        return http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port
+                                + "/actuator/health")).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
+                    } catch (IOException notYet) {
+                        return false; // not listening yet
+                    }
+                });
     }
 
     @Override

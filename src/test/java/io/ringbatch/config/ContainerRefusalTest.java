@@ -2,36 +2,21 @@ package io.ringbatch.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ringbatch.ServiceTest;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 
 /**
  * Requests that Tomcat refuses before the application sees them (an encoded slash, backslash or NUL in the
  * path, a request line past the header limit) are answered as RFC 9457 problems too, without Tomcat's page.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = "ringbatch.security.admin-password=secret")
-@DirtiesContext
+@ServiceTest
 class ContainerRefusalTest {
-    @TempDir
-    static Path dataDir;
-
-    @DynamicPropertySource
-    static void dirs(DynamicPropertyRegistry registry) {
-        registry.add("ringbatch.data-dir", () -> dataDir.toString());
-    }
-
     @LocalServerPort
     int port;
 

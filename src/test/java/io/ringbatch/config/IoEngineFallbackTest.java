@@ -19,7 +19,10 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
-/** {@code auto} where io_uring is refused (EPERM, as a seccomp profile answers): the blocking engine runs. */
+/**
+ * {@code auto} where io_uring is refused (EPERM, as a seccomp profile answers): the blocking engine runs.
+ * Its own context, not {@link io.ringbatch.ServiceTest}'s: its engine is another.
+ */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "ringbatch.io.engine=auto", "ringbatch.security.admin-password=admin-secret"})
 @DirtiesContext

@@ -9,14 +9,21 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.Base64;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -25,6 +32,8 @@ import org.springframework.test.context.DynamicPropertySource;
  * Failed logins are rate-limited, over HTTP basic and the login form: after the allowed failures even the
  * right password is refused (429 with Retry-After, or the form with a message) until the window moves
  * on; other users from the same address are not locked out by one user's failures; memory stays bounded.
+ * <p>
+ * Its own context: a low login limit (3), which would lock other classes out, and a clock it moves.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "ringbatch.security.admin-password=right", "ringbatch.security.viewer-password=viewer-right",
@@ -34,6 +43,42 @@ import org.springframework.test.context.DynamicPropertySource;
 class LoginThrottleTest {
     @TempDir
     static Path dataDir;
+
+    /** The service's clock, which this test moves on instead of waiting for the window to pass. */
+    static final MovableClock CLOCK = new MovableClock();
+
+    @TestConfiguration(proxyBeanMethods = false)
+    static class Time {
+        @Bean
+        @Primary
+        Clock movableClock() {
+            return CLOCK;
+        }
+    }
+
+    /** A clock that stands still until the test moves it. */
+    static final class MovableClock extends Clock {
+        private volatile Instant now = Instant.now();
+
+        void advance(Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return Clock.fixed(now, zone);
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
 
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {
@@ -68,7 +113,9 @@ class LoginThrottleTest {
         // another user from the same address is not locked out by admin's failures
         assertThat(basic("viewer", "viewer-right").statusCode()).isEqualTo(200);
 
-        Thread.sleep(3200);
+        CLOCK.advance(Duration.ofMillis(2999));
+        assertThat(basic("admin", "right").statusCode()).as("a millisecond before the window moves on").isEqualTo(429);
+        CLOCK.advance(Duration.ofMillis(1));
         assertThat(basic("admin", "right").statusCode()).isEqualTo(200);
     }
 
@@ -100,7 +147,7 @@ class LoginThrottleTest {
 
     @Test
     void memoryStaysBounded() {
-        LoginThrottle own = new LoginThrottle(3, Duration.ofMinutes(5));
+        LoginThrottle own = new LoginThrottle(3, Duration.ofMinutes(5), Clock.systemUTC());
         for (int i = 0; i < 3 * LoginThrottle.MAX_KEYS; i++) {
             own.failed("10.0." + (i / 256) + "." + (i % 256), "u" + i, 1000);
         }

@@ -2,6 +2,9 @@ package io.ringbatch.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ringbatch.ServiceTest;
+import io.ringbatch.TestDirs;
+import io.ringbatch.api.ApiHttp;
 import io.ringbatch.io.Block;
 import io.ringbatch.io.BlockReader;
 import io.ringbatch.io.IoEngine;
@@ -21,33 +24,18 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /**
  * The service as a client sees it: the real HTTP server on a random port, the real H2 file database in
- * a temporary data dir, the engine that {@code auto} picks on this machine (io_uring).
+ * the data dir of {@link ServiceTest}, the engine that {@code auto} picks on this machine (io_uring).
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "ringbatch.security.admin-password=admin-secret",
-        "ringbatch.security.viewer-password=viewer-secret"})
-@DirtiesContext
+@ServiceTest
 class ServiceSecurityAndHealthTest {
-    static final String ADMIN_PW = "admin-secret";
-    static final String VIEWER_PW = "viewer-secret";
-
-    @TempDir
-    static Path dataDir;
-
-    @DynamicPropertySource
-    static void dataDir(DynamicPropertyRegistry registry) {
-        registry.add("ringbatch.data-dir", () -> dataDir.toString());
-    }
+    static final String ADMIN_PW = ApiHttp.ADMIN_PW;
+    static final String VIEWER_PW = ApiHttp.VIEWER_PW;
 
     @LocalServerPort
     int port;
@@ -79,6 +67,7 @@ class ServiceSecurityAndHealthTest {
 
     @Test
     void healthShowsTheIoEngineToLoggedInUsers() throws Exception {
+        new ApiHttp(port).awaitNoJobRunning();
         HttpResponse<String> response = http.get("/actuator/health", "admin", ADMIN_PW);
         assertThat(response.statusCode()).isEqualTo(200);
         JsonNode io = TestHttp.json(response).path("components").path("ioEngine");
@@ -88,7 +77,7 @@ class ServiceSecurityAndHealthTest {
         assertThat(details.path("requested").asString()).isEqualTo("auto");
         assertThat(details.has("fallbackReason")).isFalse();
         assertThat(details.path("topology").asString()).isEqualTo("per-thread");
-        assertThat(details.path("blockSize").asInt()).isEqualTo(1 << 20);
+        assertThat(details.path("blockSize").asInt()).as("ringbatch.io.block-size of ServiceTest").isEqualTo(64 << 10);
         assertThat(details.path("queueDepth").asInt()).isEqualTo(64);
         assertThat(details.path("bufferCapacity").asInt()).isEqualTo(128);
         assertThat(details.path("buffersInUse").asInt()).isZero();
@@ -105,6 +94,7 @@ class ServiceSecurityAndHealthTest {
         assertThat(http.get("/actuator/prometheus", "viewer", VIEWER_PW).statusCode()).isEqualTo(403);
         assertThat(http.get("/actuator/metrics", "viewer", VIEWER_PW).statusCode()).isEqualTo(403);
 
+        new ApiHttp(port).awaitNoJobRunning(); // the counters below are the whole service's
         String initial = scrape();
         double bytesBefore = sample(initial, "ringbatch_io_read_bytes_total");
         double readersBefore = sample(initial, "ringbatch_io_reader_wait_seconds_count");
@@ -247,7 +237,7 @@ class ServiceSecurityAndHealthTest {
 
     @Test
     void theJobRepositoryIsAnH2FileInTheDataDir() {
-        assertThat(dataDir.resolve("ringbatch.mv.db")).isRegularFile();
+        assertThat(TestDirs.shared().resolve("ringbatch.mv.db")).isRegularFile();
         Integer instances = new JdbcTemplate(dataSource).queryForObject("SELECT COUNT(*) FROM BATCH_JOB_INSTANCE",
                 Integer.class);
         assertThat(instances).isNotNull();

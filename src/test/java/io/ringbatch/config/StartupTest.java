@@ -2,6 +2,7 @@ package io.ringbatch.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.ringbatch.RingbatchApplication;
 import io.ringbatch.io.Errno;
@@ -9,7 +10,9 @@ import io.ringbatch.io.IoEngine;
 import io.ringbatch.io.IoEngineUnavailableException;
 import io.ringbatch.io.IoEngines;
 import io.ringbatch.io.IoUringUnavailableException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -196,16 +199,14 @@ class StartupTest {
             throws Exception {
         // another process opens the data dir's database and keeps it open (H2's shell waits on its stdin)
         String h2 = Path.of(org.h2.Driver.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        Path log = dataDir.resolveSibling(dataDir.getFileName() + ".h2.log");
         Process holder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", h2,
                 "org.h2.tools.Shell", "-url", "jdbc:h2:file:" + dataDir + "/ringbatch", "-user", "sa", "-password", "")
-                .redirectErrorStream(true).redirectOutput(dataDir.resolveSibling(dataDir.getFileName() + ".h2.log").toFile())
-                .start();
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (!java.nio.file.Files.exists(dataDir.resolve("ringbatch.mv.db")) && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
-            Thread.sleep(500);
+            // the shell prints its help only once it holds an open connection (the database and its lock)
+            await("the H2 shell connected; its output is in " + log).atMost(Duration.ofSeconds(30))
+                    .until(() -> !holder.isAlive() || Files.readString(log).contains("Commands are case insensitive"));
             assertThat(holder.isAlive()).as("the H2 shell holds the database").isTrue();
             assertThatThrownBy(() -> start(dataDir, "blocking", null, "ringbatch.security.admin-password=secret").close());
             assertReport(output, "The H2 job repository is in use by another process",

@@ -2,6 +2,7 @@ package io.ringbatch.dashboard;
 
 import static io.ringbatch.api.ApiHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.ringbatch.TestDirs;
 import io.ringbatch.api.ApiHttp;
@@ -15,6 +16,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -31,6 +33,9 @@ import tools.jackson.databind.JsonNode;
  * What the dashboard reads and does over HTTP, without a browser: the overview and its stream, who is
  * logged in, a job's throughput over time, bulk restart, the login form and its "stay signed in" cookie,
  * and 401s that do not raise a browser's password dialog for a page's script or event stream.
+ * <p>
+ * Its own context, not {@link io.ringbatch.ServiceTest}'s: a bulk restart by status restarts every FAILED
+ * job of the service, and the test counts them; and the overview's numbers are the whole service's.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "ringbatch.security.admin-password=" + ApiHttp.ADMIN_PW,
@@ -80,14 +85,12 @@ class DashboardApiTest {
         assertThat(running.path("inputRoots").get(0).asString()).isEqualTo(dataDir.resolve("input").toString());
         http.awaitStatus(id, "COMPLETED", 60);
 
-        JsonNode done = json(http.get("/api/overview"));
         // a job that ran for under a second may have been sampled once so far: the sampler ticks every second;
         // and the counts, read from the table, follow the job's end a moment after its view shows it
-        for (int i = 0; i < 50 && (done.path("history").size() < 2
-                || done.path("jobsByStatus").path("COMPLETED").asInt() < 1); i++) {
-            Thread.sleep(100);
-            done = json(http.get("/api/overview"));
-        }
+        JsonNode done = await("two throughput samples and the job counted").atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> json(http.get("/api/overview")), o -> o.path("history").size() >= 2
+                        && o.path("jobsByStatus").path("COMPLETED").asInt() >= 1);
         assertThat(done.path("jobsByStatus").path("COMPLETED").asInt()).isGreaterThanOrEqualTo(1);
         assertThat(done.path("jobsByStatus").size()).as("every status named").isEqualTo(9);
         JsonNode history = done.path("history");

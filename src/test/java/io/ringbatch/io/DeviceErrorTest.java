@@ -26,6 +26,8 @@ import tools.jackson.databind.JsonNode;
  * block layer answers EIO. (Device-mapper's error target would be the textbook fault; this kernel has no
  * device-mapper here.) The job fails naming the file and errno 5; the service stays healthy and runs the
  * next job.
+ * <p>
+ * Its own context, not {@link io.ringbatch.ServiceTest}'s: its input root is the failing device.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "ringbatch.security.admin-password=" + ApiHttp.ADMIN_PW, "ringbatch.workers=2"})

@@ -1,6 +1,7 @@
 package io.ringbatch.operation;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.ringbatch.batch.ServiceProcess;
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -124,38 +126,36 @@ class CrashLoopIT {
      * staging directory beside the output, renamed into place at the end.
      */
     private String killAt(String id, String target, Random random) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
         Path work = dir.resolve("data").resolve("jobs").resolve(id);
         Path output = dir.resolve("output").resolve(id);
         Path staging = dir.resolve("output").resolve("." + id + ".ringbatch-staging");
         switch (target) {
             case "merging" -> {
-                while (!Files.exists(staging)) {
-                    if (Files.exists(output)) {
-                        return null;
-                    }
-                    assertThat(System.nanoTime()).as("job %s never merged", id).isLessThan(deadline);
-                    Thread.onSpinWait();
+                // the merge is short: looked for without a pause, on this thread
+                boolean merging = await("job " + id + " merging or done").atMost(Duration.ofMinutes(5))
+                        .pollInSameThread().pollDelay(Duration.ZERO).pollInterval(Duration.ZERO)
+                        .until(() -> Files.exists(staging) ? Boolean.TRUE : Files.exists(output) ? Boolean.FALSE : null,
+                                Objects::nonNull);
+                if (!merging) {
+                    return null;
                 }
                 service.kill();
                 return Files.exists(output) ? null : "merging";
             }
             default -> {
                 long extraMillis = random.nextInt(400);
-                while (System.nanoTime() < deadline) {
-                    JsonNode job = service.get("/api/jobs/" + id);
-                    String status = job.path("status").asString();
-                    if (status.equals("COMPLETED") || status.equals("FAILED")) {
-                        return null;
-                    }
-                    if (job.path("progress").path("bytesDone").asLong() > 0) {
-                        Thread.sleep(extraMillis);
-                        service.kill();
-                        return Files.exists(staging) ? "merging" : Files.exists(output) ? null : "processing";
-                    }
-                    Thread.sleep(10);
+                JsonNode job = await("job " + id + " processing or ended").atMost(Duration.ofMinutes(5))
+                        .pollInterval(Duration.ofMillis(10)).until(() -> service.get("/api/jobs/" + id),
+                                j -> List.of("COMPLETED", "FAILED").contains(j.path("status").asString())
+                                        || j.path("progress").path("bytesDone").asLong() > 0);
+                if (List.of("COMPLETED", "FAILED").contains(job.path("status").asString())) {
+                    return null;
                 }
-                throw new AssertionError("job " + id + " never reached " + target);
+                // not a wait: the kill comes at a random moment of the processing (0 to 400 ms after its
+                // first commit), so that over the rounds it hits blocks, commits and the gaps between them
+                Thread.sleep(extraMillis);
+                service.kill();
+                return Files.exists(staging) ? "merging" : Files.exists(output) ? null : "processing";
             }
         }
     }
@@ -168,21 +168,18 @@ class CrashLoopIT {
             before = new java.util.HashSet<>(s.map(p -> p.getFileName().toString()).toList());
         }
         var answer = service.submitAsync(body);
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        while (true) {
-            try (Stream<Path> s = Files.list(jobs)) {
-                Path found = s.filter(p -> !before.contains(p.getFileName().toString()))
-                        .filter(p -> Files.exists(p.resolve("job.json"))).findFirst().orElse(null);
-                if (found != null) {
-                    service.kill();
-                    answer.cancel(true);
-                    String id = found.getFileName().toString();
-                    return new String[] {id, Files.exists(found.resolve("plan.json")) ? "processing" : "planning"};
-                }
-            }
-            assertThat(System.nanoTime()).as("no job started").isLessThan(deadline);
-            Thread.onSpinWait();
-        }
+        // planning takes milliseconds: looked for without a pause, on this thread
+        Path found = await("a new job's definition on disk").atMost(Duration.ofMinutes(2)).pollInSameThread()
+                .pollDelay(Duration.ZERO).pollInterval(Duration.ZERO).until(() -> {
+                    try (Stream<Path> s = Files.list(jobs)) {
+                        return s.filter(p -> !before.contains(p.getFileName().toString()))
+                                .filter(p -> Files.exists(p.resolve("job.json"))).findFirst().orElse(null);
+                    }
+                }, Objects::nonNull);
+        service.kill();
+        answer.cancel(true);
+        String id = found.getFileName().toString();
+        return new String[] {id, Files.exists(found.resolve("plan.json")) ? "processing" : "planning"};
     }
 
     private String body(String operation) {

@@ -15,6 +15,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -280,59 +283,26 @@ class CsvToJsonlOperationTest {
         return objects;
     }
 
-    /** A plain RFC 4180 reader over a whole file, with the leniencies the operation documents. */
+    /**
+     * The oracle: Apache Commons CSV's RFC 4180 reader over a whole file (quoted fields with CR and LF in
+     * them, doubled quotes; CR, LF and CRLF all end a record), set to the leniencies the operation
+     * documents: blank lines are skipped, text after a closing quote belongs to the field, a quote left
+     * open runs to the end of the file, a UTF-8 byte order mark is dropped, and bytes that are not UTF-8
+     * read as U+FFFD.
+     */
     static final class ReferenceCsv {
-        static List<List<String>> parse(byte[] in, byte delimiter) {
-            int n = in.length;
-            int i = 0;
-            if (n >= 3 && (in[0] & 0xff) == 0xef && (in[1] & 0xff) == 0xbb && (in[2] & 0xff) == 0xbf) {
-                i = 3;
+        static List<List<String>> parse(byte[] in, byte delimiter) throws IOException {
+            String text = new String(in, StandardCharsets.UTF_8);
+            if (text.startsWith("\uFEFF")) {
+                text = text.substring(1);
             }
+            CSVFormat format = CSVFormat.RFC4180.builder().setDelimiter((char) delimiter).setIgnoreEmptyLines(true)
+                    .setTrailingData(true).setLenientEof(true).get();
             List<List<String>> records = new ArrayList<>();
-            while (i < n) {
-                if (in[i] == '\n') {
-                    i++;
-                    continue;
+            try (CSVParser parser = CSVParser.parse(text, format)) {
+                for (CSVRecord record : parser) {
+                    records.add(record.toList());
                 }
-                if (in[i] == '\r') {
-                    i += i + 1 < n && in[i + 1] == '\n' ? 2 : 1;
-                    continue;
-                }
-                List<String> fields = new ArrayList<>();
-                while (true) {
-                    ByteArrayOutputStream field = new ByteArrayOutputStream();
-                    if (i < n && in[i] == '"') {
-                        i++;
-                        while (i < n) {
-                            if (in[i] == '"') {
-                                if (i + 1 < n && in[i + 1] == '"') {
-                                    field.write('"');
-                                    i += 2;
-                                } else {
-                                    i++;
-                                    break;
-                                }
-                            } else {
-                                field.write(in[i++]);
-                            }
-                        }
-                    }
-                    while (i < n && in[i] != delimiter && in[i] != '\n' && in[i] != '\r') {
-                        field.write(in[i++]);
-                    }
-                    fields.add(new String(field.toByteArray(), StandardCharsets.UTF_8));
-                    if (i < n && in[i] == delimiter) {
-                        i++;
-                        continue;
-                    }
-                    if (i < n && in[i] == '\r') {
-                        i += i + 1 < n && in[i + 1] == '\n' ? 2 : 1;
-                    } else if (i < n) {
-                        i++;
-                    }
-                    break;
-                }
-                records.add(fields);
             }
             return records;
         }

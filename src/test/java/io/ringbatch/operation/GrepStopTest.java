@@ -1,21 +1,24 @@
 package io.ringbatch.operation;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import io.ringbatch.ServiceTest;
 import io.ringbatch.TestDirs;
 import io.ringbatch.api.ApiHttp;
+import io.ringbatch.io.IoEngine;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import org.springframework.batch.core.BatchStatus;
 import org.springframework.batch.core.job.JobExecution;
 import org.springframework.batch.core.job.JobInstance;
@@ -23,11 +26,7 @@ import org.springframework.batch.core.job.parameters.JobParametersBuilder;
 import org.springframework.batch.core.repository.JobRepository;
 import org.springframework.batch.core.step.StepExecution;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -40,32 +39,24 @@ import tools.jackson.databind.JsonNode;
  * The pattern {@code (.*){1,32000}[bc]} (a line that contains b or c) is one the byte automaton does not
  * model, so every line goes to Java's regex engine, which backtracks through every way of cutting the
  * line: about a quarter of a second for 22 a's, and about 30 µs for a line of 6 characters.
+ * <p>
+ * It relies on settings of {@link ServiceTest}: 64 KiB blocks, 128 KiB ranges (three partitions of the
+ * 315 KB file below) and a commit per block.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "ringbatch.security.admin-password=" + ApiHttp.ADMIN_PW,
-        "ringbatch.workers=2",
-        "ringbatch.io.block-size=64KB",
-        "ringbatch.pipeline.split-size=128KB",
-        "ringbatch.pipeline.commit-interval=1"})
-@DirtiesContext
+@ServiceTest
 @Timeout(240)
 class GrepStopTest {
     static final String PATTERN = "(.*){1,32000}[bc]";
     static final String COSTLY = "a".repeat(22);
-
-    @TempDir
-    static Path dataDir;
-
-    @DynamicPropertySource
-    static void dirs(DynamicPropertyRegistry registry) {
-        TestDirs.register(registry, () -> dataDir);
-    }
 
     @LocalServerPort
     int port;
 
     @Autowired
     JobRepository repository;
+
+    @Autowired
+    IoEngine engine;
 
     ApiHttp http;
 
@@ -85,11 +76,12 @@ class GrepStopTest {
      */
     @Test
     void aStopEndsAGrepWithinSecondsWhenABlockOfCostlyLinesTakesMinutes() throws Exception {
-        Path root = Files.createDirectories(dataDir.resolve("input/costly"));
+        Path root = Files.createDirectories(TestDirs.input().resolve("GrepStopTest/costly"));
         Files.writeString(root.resolve("evil.txt"), (COSTLY + "\n").repeat(300), StandardCharsets.US_ASCII);
+        long handed = engine.stats().blocks();
         String id = submit(root);
 
-        stopWithinSeconds(id, 1500);
+        stopWithinSeconds(id, handed);
         JsonNode stopped = http.job(id);
         assertThat(stopped.path("error").isNull() || stopped.path("error").isMissingNode()).as(stopped.toPrettyString())
                 .isTrue();
@@ -99,9 +91,10 @@ class GrepStopTest {
         assertThat(worker.getExitStatus().getExitCode()).isEqualTo("STOPPED");
         assertThat(worker.getRollbackCount()).as("the block in progress was abandoned").isEqualTo(1);
 
+        handed = engine.stats().blocks();
         HttpResponse<String> restart = http.post("/api/jobs/" + id + "/restart");
         assertThat(restart.statusCode()).as(restart.body()).isEqualTo(202);
-        stopWithinSeconds(id, 1500);
+        stopWithinSeconds(id, handed);
         JsonNode again = http.job(id);
         assertThat(again.path("executions").size()).as(again.toPrettyString()).isEqualTo(2);
         for (JsonNode e : again.path("executions")) {
@@ -116,7 +109,7 @@ class GrepStopTest {
      */
     @Test
     void aRestartAfterAStopInsideABlockLosesAndDoublesNoMatch() throws Exception {
-        Path root = Files.createDirectories(dataDir.resolve("input/mixed"));
+        Path root = Files.createDirectories(TestDirs.input().resolve("GrepStopTest/mixed"));
         StringBuilder text = new StringBuilder();
         StringBuilder expected = new StringBuilder();
         for (int i = 1; i <= 45_000; i++) {
@@ -127,13 +120,14 @@ class GrepStopTest {
             }
         }
         Files.writeString(root.resolve("mixed.txt"), text, StandardCharsets.US_ASCII);
+        long handed = engine.stats().blocks();
         String id = submit(root);
 
         // stop a little after the first commit, while the workers are inside their next blocks
         JsonNode running = http.await(id, j -> j.path("progress").path("bytesDone").asLong() > 0, 60);
         long total = running.path("progress").path("bytesTotal").asLong();
         assertThat(running.path("partitions").size()).isEqualTo(3);
-        stopWithinSeconds(id, 700);
+        stopWithinSeconds(id, handed);
         JsonNode stopped = http.job(id);
         long done = stopped.path("progress").path("bytesDone").asLong();
         assertThat(done).as("committed before the stop").isPositive().isLessThan(total);
@@ -160,13 +154,15 @@ class GrepStopTest {
     }
 
     /**
-     * Waits until the job processes, and {@code settleMillis} more so that its workers are inside costly
-     * blocks; stops it, and expects STOPPED within 5 s.
+     * Waits until a worker of the job is inside a block: the engine has handed out more blocks since
+     * {@code handedBefore} (taken before the start or restart) than the job's workers have committed in
+     * this execution. Then stops the job and expects STOPPED within 5 s.
      */
-    private void stopWithinSeconds(String id, long settleMillis) throws Exception {
+    private void stopWithinSeconds(String id, long handedBefore) throws Exception {
         http.await(id, j -> "processing".equals(j.path("phase").asString())
                 && "STARTED".equals(j.path("status").asString()), 60);
-        Thread.sleep(settleMillis);
+        await("a worker of job " + id + " inside a block").atMost(Duration.ofSeconds(60))
+                .until(() -> engine.stats().blocks() - handedBefore > written(id));
         long asked = System.nanoTime();
         HttpResponse<String> stop = http.post("/api/jobs/" + id + "/stop");
         assertThat(stop.statusCode()).as(stop.body()).isEqualTo(202);
@@ -182,6 +178,13 @@ class GrepStopTest {
                 new JobParametersBuilder().addString("jobId", id, true).toJobParameters());
         return repository.getJobExecutions(instance).stream().sorted(Comparator.comparingLong(JobExecution::getId))
                 .toList();
+    }
+
+    /** Blocks the job's workers have committed in its latest execution. */
+    private long written(String id) {
+        List<JobExecution> all = executions(id);
+        return all.get(all.size() - 1).getStepExecutions().stream().filter(s -> s.getStepName().startsWith("work:"))
+                .mapToLong(StepExecution::getWriteCount).sum();
     }
 
     private static StepExecution onlyWorker(JobExecution execution) {

@@ -2,11 +2,11 @@ package io.ringbatch.operation;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ringbatch.RunnerTest;
 import io.ringbatch.TestDirs;
 import io.ringbatch.batch.JobDefinition;
 import io.ringbatch.batch.JobFiles;
 import io.ringbatch.batch.JobRunner;
-import io.ringbatch.batch.RunState;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,15 +19,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -35,29 +31,17 @@ import tools.jackson.databind.json.JsonMapper;
  * Every operation end to end through the real pipeline (plan, partitions on the worker executor,
  * the io_uring engine, merge, atomic move) on the common tree, with blocks small enough that the
  * long line spans several and a split size small enough that the 5 MiB file is cut into ranges over
- * several partitions; each output is compared with the reference tool run with LC_ALL=C.
+ * several partitions (the settings of {@link RunnerTest}); each output is compared with the reference
+ * tool run with LC_ALL=C.
  */
-@SpringBootTest(properties = {
-        "ringbatch.io.block-size=64KB",
-        "ringbatch.pipeline.split-size=1MB",
-        "ringbatch.pipeline.commit-interval=3",
-        "ringbatch.workers=2",
-        "ringbatch.operations.noop=true"})
-@DirtiesContext
+@RunnerTest
 @Timeout(300)
 class OperationsThroughPipelineTest {
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    @TempDir
-    static Path dataDir;
     static Path input;
     static Path outputs;
     static List<String> paths;
-
-    @DynamicPropertySource
-    static void dirs(DynamicPropertyRegistry registry) {
-        TestDirs.register(registry, () -> dataDir);
-    }
 
     @Autowired
     JobRunner runner;
@@ -67,8 +51,8 @@ class OperationsThroughPipelineTest {
 
     @BeforeAll
     static void tree() throws IOException {
-        input = Files.createDirectories(dataDir.resolve("input").resolve("tree"));
-        outputs = Files.createDirectories(dataDir.resolve("output"));
+        input = Files.createDirectories(TestDirs.runner().resolve("input/OperationsThroughPipelineTest/tree"));
+        outputs = TestDirs.runner().resolve("output");
         paths = new ArrayList<>(TestTrees.standard(input, 7));
         paths.sort((a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8)));
     }
@@ -126,7 +110,7 @@ class OperationsThroughPipelineTest {
 
     @Test
     void csvToJsonlMatchesTheReferenceParser() throws Exception {
-        Path csvRoot = Files.createDirectories(dataDir.resolve("input").resolve("csv"));
+        Path csvRoot = Files.createDirectories(input.resolveSibling("csv"));
         byte[] csv = ("name,comment,n\r\n\"Smith, J\",\"said \"\"hi\"\"\nand left\",1\r\nplain,,2\nlast,\"x\"")
                 .getBytes(StandardCharsets.UTF_8);
         Files.write(csvRoot.resolve("people.csv"), csv);
@@ -167,7 +151,7 @@ class OperationsThroughPipelineTest {
         String id = submit(operation, params, input);
         Path out = await(id);
         // the 5 MiB file was cut into ranges: more pieces than files
-        var plan = new JobFiles(dataDir, id).readPlan();
+        var plan = new JobFiles(TestDirs.runner(), id).readPlan();
         if (operations.stream().filter(o -> o.name().equals(operation)).findFirst().orElseThrow().split()
                 != Operation.Split.WHOLE) {
             assertThat(plan.pieces().size()).isGreaterThan(plan.files().size() + 3);
@@ -184,16 +168,13 @@ class OperationsThroughPipelineTest {
         return id;
     }
 
-    private Path await(String id) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        while (System.nanoTime() < deadline) {
-            RunState s = runner.state(id);
-            if ("COMPLETED".equals(s.status())) {
-                return outputs.resolve(id);
-            }
-            assertThat(s.status()).as("job %s: %s %s", id, s.error(), s.errorDetail()).isNotIn("FAILED", "STOPPED");
-            Thread.sleep(50);
-        }
-        throw new AssertionError("job " + id + " did not finish");
+    private Path await(String id) {
+        Awaitility.await("job " + id + " completed").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(50))
+                .until(() -> runner.state(id), state -> {
+                    assertThat(state.status()).as("job %s: %s %s", id, state.error(), state.errorDetail())
+                            .isNotIn("FAILED", "STOPPED");
+                    return "COMPLETED".equals(state.status());
+                });
+        return outputs.resolve(id);
     }
 }
