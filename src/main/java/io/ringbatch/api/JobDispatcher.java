@@ -70,6 +70,8 @@ class JobDispatcher implements SmartLifecycle {
     private volatile ScheduledFuture<?> ticks;
     private volatile boolean dispatching;
     private volatile boolean lifecycleRunning;
+    /** The application has been ready once: a later lifecycle start (a context stopped, then started again) dispatches at once. */
+    private boolean wasReady; // guarded by lock
 
     JobDispatcher(JobStore store, JobRunner runner, RingbatchProperties properties, TaskScheduler scheduler,
                   Clock clock) {
@@ -249,18 +251,31 @@ class JobDispatcher implements SmartLifecycle {
             for (JobStore.Row row : store.withStatus(JobStatus.names(JobStatus.ACTIVE), MAX_RECONCILE)) {
                 watch.put(row.id(), until);
             }
-            dispatching = lifecycleRunning;
+            wasReady = true;
         } finally {
             lock.unlock();
         }
-        if (dispatching) {
-            ticks = scheduler.scheduleWithFixedDelay(this::tick, Duration.ofSeconds(1));
-        }
+        resume();
     }
 
     @Override
     public void start() {
         lifecycleRunning = true;
+        resume();
+    }
+
+    /** Starts dispatching once the application is ready and the lifecycle runs, whichever comes last. */
+    private void resume() {
+        lock.lock();
+        try {
+            if (!wasReady || !lifecycleRunning || dispatching) {
+                return;
+            }
+            dispatching = true;
+        } finally {
+            lock.unlock();
+        }
+        ticks = scheduler.scheduleWithFixedDelay(this::tick, Duration.ofSeconds(1));
     }
 
     /** First thing at shutdown: no more jobs start (those running are the runner's to stop). */

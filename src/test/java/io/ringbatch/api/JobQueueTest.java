@@ -23,6 +23,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Import;
@@ -65,6 +66,9 @@ class JobQueueTest {
     @LocalServerPort
     int port;
 
+    @Autowired
+    JobDispatcher dispatcher;
+
     ApiHttp http;
 
     @BeforeAll
@@ -97,6 +101,17 @@ class JobQueueTest {
             }
             return busy;
         }, busy -> busy.path("totalItems").asInt() == 0);
+    }
+
+    /** A dispatcher stopped and started again (a context paused and resumed) starts queued jobs again. */
+    @Test
+    void theDispatcherStartsJobsAgainAfterItsLifecycleRestarts() throws Exception {
+        awaitIdle();
+        dispatcher.stop();
+        dispatcher.start();
+        String id = http.submit("{\"operation\": \"checksum\", \"input\": {\"root\": \"" + small + "\"}}")
+                .path("id").asString();
+        assertThat(http.awaitEnd(id, 60).path("status").asString()).isEqualTo("COMPLETED");
     }
 
     @Test
