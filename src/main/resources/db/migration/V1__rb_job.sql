@@ -7,6 +7,8 @@
 -- idempotent statements ran at every start: Flyway baselines such a database at version 0, below this
 -- one, so this runs there too, and every statement here leaves an existing table and its rows alone
 -- while bringing it to the shape below. Later migrations are plain: they only ever run after this one.
+-- A migration that has shipped is never edited (Flyway compares checksums at every start and refuses to
+-- start on a difference): a change to the tables is a new file, V2__what_it_does.sql and so on.
 --
 -- ID          time-ordered (Crockford base32 of the milliseconds, then a counter): ORDER BY ID DESC is
 --             newest first
