@@ -15,22 +15,23 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import javax.sql.DataSource;
-import org.springframework.core.io.ClassPathResource;
+import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
 import org.springframework.jdbc.core.ConnectionCallback;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.RowCallbackHandler;
 import org.springframework.jdbc.core.RowMapper;
-import org.springframework.jdbc.datasource.init.ResourceDatabasePopulator;
 import org.springframework.stereotype.Repository;
 
 /**
- * The {@code RB_JOB} table (see {@code db/ringbatch-jobs.sql}): one row per submitted job, with the
- * submitted spec, the status last seen and the queue order. Plain JDBC, portable SQL; the schema
- * script runs when this bean is created, so it exists before the job service reads it.
+ * The {@code RB_JOB} table (made by the Flyway migrations under {@code db/migration}): one row per
+ * submitted job, with the submitted spec, the status last seen and the queue order. Plain JDBC, portable
+ * SQL. Boot makes only its own JDBC beans (JdbcTemplate, JobRepository...) wait for Flyway; this one
+ * builds its JdbcTemplate from the DataSource, so it asks to wait: it and every bean that uses it (the
+ * job service reads the table at start-up) come after the migrations and Spring Batch's script.
  */
 @Repository
+@DependsOnDatabaseInitialization
 public class JobStore implements JobOwnership {
-    static final String SCHEMA = "db/ringbatch-jobs.sql";
     private static final String SUMMARY_COLUMNS = "ID, NAME, OPERATION, STATUS, QUEUE_ORDER, OUTPUT_PATH, "
             + "IDEMPOTENCY_KEY, ERROR, CREATED_AT, UPDATED_AT, OWNER";
     private static final String ALL_COLUMNS = SUMMARY_COLUMNS + ", SPEC";
@@ -40,9 +41,6 @@ public class JobStore implements JobOwnership {
     private final boolean shared;
 
     public JobStore(DataSource dataSource, RingbatchProperties properties) {
-        ResourceDatabasePopulator schema = new ResourceDatabasePopulator(new ClassPathResource(SCHEMA));
-        schema.setSqlScriptEncoding("UTF-8");
-        schema.execute(dataSource);
         this.jdbc = new JdbcTemplate(dataSource);
         this.instance = properties.instanceId();
         this.shared = !"H2".equals(jdbc.execute((ConnectionCallback<String>) c -> c.getMetaData().getDatabaseProductName()));
