@@ -37,8 +37,9 @@ class JobRestartTest {
         props.put("ringbatch.max-concurrent-jobs", "1");
         props.put("ringbatch.workers", "2");
         props.put("ringbatch.pipeline.commit-interval", "1");
-        props.put("spring.lifecycle.timeout-per-shutdown-phase", "5s");
-        return new SpringApplicationBuilder(RingbatchApplication.class, ListOperation.Config.class).properties(props).run();
+        // an argument, not a default property: application.yml's 30s would win over the builder's defaults
+        return new SpringApplicationBuilder(RingbatchApplication.class, ListOperation.Config.class).properties(props)
+                .run("--spring.lifecycle.timeout-per-shutdown-phase=5s");
     }
 
     private static ApiHttp http(ConfigurableApplicationContext app) {
