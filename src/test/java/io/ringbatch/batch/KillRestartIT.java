@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,6 +32,19 @@ class KillRestartIT {
 
     @TempDir
     Path dir;
+
+    /** The 1 GiB input and grep's answer over it: made once for the class, read by every test. */
+    @TempDir
+    static Path shared;
+    static Path input;
+    static byte[] expected;
+
+    @BeforeAll
+    static void input() throws Exception {
+        input = Files.createDirectories(shared.resolve("input"));
+        generate(input);
+        expected = referenceGrep(input);
+    }
 
     private ServiceProcess service;
     private List<String> repository = List.of();
@@ -79,10 +93,8 @@ class KillRestartIT {
     private int port;
 
     private String killAndRestart() throws Exception {
-        Path input = Files.createDirectories(dir.resolve("input"));
         Path output = Files.createDirectories(dir.resolve("output"));
         Path data = Files.createDirectories(dir.resolve("data"));
-        generate(input);
         port = ServiceProcess.freePort();
 
         service = start(data, input, output, dir.resolve("first.log"));
@@ -115,7 +127,6 @@ class KillRestartIT {
         assertThat(job.get("executions").size()).as("an execution before and after the kill; before: %s; after: %s",
                 beforeKill, job).isGreaterThanOrEqualTo(2);
 
-        byte[] expected = referenceGrep(input);
         byte[] actual = Files.readAllBytes(output.resolve(id).resolve("matches.txt"));
         assertThat(actual.length).isEqualTo(expected.length);
         assertThat(actual).isEqualTo(expected);
