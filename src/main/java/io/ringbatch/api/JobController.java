@@ -54,13 +54,18 @@ public class JobController {
     }
 
     @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE)
-    @Operation(summary = "Submit a job", description = "Validates the spec, confines its paths to the configured roots "
+    @Operation(operationId = "submitJob",
+            summary = "Submit a job", description = "Validates the spec, confines its paths to the configured roots "
             + "and queues the job; it starts at once when fewer than ringbatch.max-concurrent-jobs run. "
             + "With an Idempotency-Key already used for the same body, answers 200 with that job instead.")
     @ApiResponse(responseCode = "202", description = "accepted: queued or starting",
-            headers = @Header(name = "Location", description = "/api/jobs/{id}"), content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = JobViews.JobView.class)))
+            headers = @Header(name = "Location", description = "/api/jobs/{id}"),
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = JobViews.JobView.class)))
     @ApiResponse(responseCode = "200", description = "an Idempotency-Key replay: the job this key made",
-            headers = @Header(name = "Location", description = "/api/jobs/{id}"), content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = JobViews.JobView.class)))
+            headers = @Header(name = "Location", description = "/api/jobs/{id}"),
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = JobViews.JobView.class)))
     @ApiResponse(responseCode = "400", description = "a bad spec; errors lists every field found wrong")
     @ApiResponse(responseCode = "422", description = "the Idempotency-Key was used for a different request")
     @ApiResponse(responseCode = "429", description = "the queue is full; see Retry-After",
@@ -79,7 +84,8 @@ public class JobController {
     }
 
     @GetMapping
-    @Operation(summary = "List jobs: filter, search, sort, page (newest first by default)")
+    @Operation(operationId = "listJobs",
+            summary = "List jobs: filter, search, sort, page (newest first by default)")
     @ApiResponse(responseCode = "200", description = "one page of jobs", content = @Content(
             mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = JobViews.JobPage.class)))
     public JobViews.JobPage list(
@@ -97,7 +103,8 @@ public class JobController {
     }
 
     @PostMapping(path = "/bulk-restart", consumes = MediaType.APPLICATION_JSON_VALUE)
-    @Operation(summary = "Restart many stopped or failed jobs", description = "Either the jobs named in ids, or every "
+    @Operation(operationId = "bulkRestart",
+            summary = "Restart many stopped or failed jobs", description = "Either the jobs named in ids, or every "
             + "job of a status (FAILED or STOPPED), oldest first, at most 500. Each is restarted as by "
             + "POST /api/jobs/{id}/restart; the answer says, per job, whether it was and why not.")
     @ApiResponse(responseCode = "200", description = "per job, restarted or why not", content = @Content(
@@ -107,26 +114,35 @@ public class JobController {
     }
 
     @GetMapping("/{id}")
-    @Operation(summary = "A job: status, progress, timings, partitions, executions, output, error, spec")
-    @ApiResponse(responseCode = "200", description = "the job", content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = JobViews.JobView.class)))
+    @Operation(operationId = "getJob",
+            summary = "A job: status, progress, timings, partitions, executions, output, error, spec")
+    @ApiResponse(responseCode = "200", description = "the job",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = JobViews.JobView.class)))
     public JobViews.JobView get(@PathVariable String id, @Parameter(hidden = true) Authentication caller) {
         return queries.view(id, Caller.of(caller));
     }
 
     @PostMapping("/{id}/stop")
-    @Operation(summary = "Stop a job", description = "A running job stops at its next commit and ends STOPPED; a "
+    @Operation(operationId = "stopJob",
+            summary = "Stop a job", description = "A running job stops at its next commit and ends STOPPED; a "
             + "queued job leaves the queue without running. 409 for any other status.")
-    @ApiResponse(responseCode = "202", description = "stopping (or stopped, if it was queued)", content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = JobViews.JobView.class)))
+    @ApiResponse(responseCode = "202", description = "stopping (or stopped, if it was queued)",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = JobViews.JobView.class)))
     @ApiResponse(responseCode = "409", description = "the job is not running or queued")
     public ResponseEntity<JobViews.JobView> stop(@PathVariable String id) {
         return ResponseEntity.accepted().body(commands.stop(id));
     }
 
     @PostMapping("/{id}/restart")
-    @Operation(summary = "Restart a stopped or failed job", description = "It goes to the end of the queue (starting "
+    @Operation(operationId = "restartJob",
+            summary = "Restart a stopped or failed job", description = "It goes to the end of the queue (starting "
             + "at once if a slot is free) and continues where it stopped. 409 for any other status, 429 when the "
             + "queue is full.")
-    @ApiResponse(responseCode = "202", description = "queued again (or starting)", content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = JobViews.JobView.class)))
+    @ApiResponse(responseCode = "202", description = "queued again (or starting)",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = JobViews.JobView.class)))
     @ApiResponse(responseCode = "409", description = "the job is neither stopped nor failed")
     @ApiResponse(responseCode = "429", description = "the queue is full; see Retry-After",
             headers = @Header(name = "Retry-After", description = "seconds until a slot may be free"))
@@ -135,16 +151,20 @@ public class JobController {
     }
 
     @PostMapping("/{id}/abandon")
-    @Operation(summary = "Abandon a stopped, failed or queued job", description = "It will never run again. 409 for "
+    @Operation(operationId = "abandonJob",
+            summary = "Abandon a stopped, failed or queued job", description = "It will never run again. 409 for "
             + "a running, completed or abandoned job.")
-    @ApiResponse(responseCode = "200", description = "abandoned", content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = JobViews.JobView.class)))
+    @ApiResponse(responseCode = "200", description = "abandoned",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = JobViews.JobView.class)))
     @ApiResponse(responseCode = "409", description = "the job is running, completed or already abandoned")
     public JobViews.JobView abandon(@PathVariable String id) {
         return commands.abandon(id);
     }
 
     @GetMapping("/{id}/output")
-    @Operation(summary = "The job's output files, with sizes")
+    @Operation(operationId = "listOutput",
+            summary = "The job's output files, with sizes")
     @ApiResponse(responseCode = "200", description = "the output directory's files", content = @Content(
             mediaType = MediaType.APPLICATION_JSON_VALUE,
             schema = @Schema(implementation = JobViews.OutputListing.class)))
@@ -153,7 +173,8 @@ public class JobController {
     }
 
     @GetMapping("/{id}/output/{*file}")
-    @Operation(summary = "Download one output file", description = "file is its path relative to the output "
+    @Operation(operationId = "downloadOutput",
+            summary = "Download one output file", description = "file is its path relative to the output "
             + "directory, as the listing gives it; it may contain '/'")
     @ApiResponse(responseCode = "200", description = "the file's bytes; the media type is guessed from its name "
             + "(application/octet-stream when unknown)",
@@ -178,7 +199,8 @@ public class JobController {
     }
 
     @GetMapping(path = "/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-    @Operation(summary = "Server-sent events with the job's view", description = "Event 'job' with the body of GET "
+    @Operation(operationId = "jobEvents",
+            summary = "Server-sent events with the job's view", description = "Event 'job' with the body of GET "
             + "/api/jobs/{id} at once and every second in which it changed; event 'end' with the final view when "
             + "the job has ended, then the stream completes.")
     @ApiResponse(responseCode = "200", description = "the stream", content = @Content(

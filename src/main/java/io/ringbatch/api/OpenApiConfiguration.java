@@ -70,7 +70,8 @@ public class OpenApiConfiguration {
     private static void complete(String path, PathItem.HttpMethod method, Operation operation) {
         boolean read = method == PathItem.HttpMethod.GET;
         String role = read ? "Role: VIEWER (or OPERATOR)." : "Role: OPERATOR.";
-        operation.setDescription(operation.getDescription() == null ? role : operation.getDescription() + "\n\n" + role);
+        String description = operation.getDescription();
+        operation.setDescription(description == null ? role : description + "\n\n" + role);
 
         ApiResponses responses = operation.getResponses();
         responses.remove("4XX");

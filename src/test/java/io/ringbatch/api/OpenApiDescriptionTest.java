@@ -55,7 +55,8 @@ class OpenApiDescriptionTest {
         if (!committed.equals(served)) {
             // rewritten so that the change shows in git diff and is committed with the code that made it
             Files.writeString(COMMITTED, served, StandardCharsets.UTF_8);
-            fail(COMMITTED.toAbsolutePath() + " differed from /v3/api-docs; it has been rewritten: review and commit it");
+            fail(COMMITTED.toAbsolutePath() + " differed from /v3/api-docs; it has been rewritten: review and "
+                    + "commit it");
         }
     }
 

@@ -98,53 +98,53 @@ class GeneratedClientIT {
     @Test
     void aJobsWholeLifeAndEachKindOfProblem() throws Exception {
         // submit, get, list, and download the output of a small job
-        Job small = jobs.submit(wc("small"), null);
+        Job small = jobs.submitJob(wc("small"), null);
         assertThat(small.getId()).isNotBlank();
         Job done = awaitJob(small.getId(), j -> j.getStatus() == Job.StatusEnum.COMPLETED);
         assertThat(done.getOperation()).isEqualTo("wc");
-        JobPage page = jobs.callList(List.of("COMPLETED"), small.getId(), null, null, 0, 20);
+        JobPage page = jobs.listJobs(List.of("COMPLETED"), small.getId(), null, null, 0, 20);
         assertThat(page.getItems()).extracting(JobSummary::getId).containsExactly(small.getId());
-        OutputListing listing = jobs.output(small.getId());
+        OutputListing listing = jobs.listOutput(small.getId());
         assertThat(listing.getFiles()).isNotEmpty();
         OutputFile first = listing.getFiles().get(0);
-        File downloaded = jobs.download(small.getId(), first.getName());
+        File downloaded = jobs.downloadOutput(small.getId(), first.getName());
         assertThat(Files.readAllBytes(downloaded.toPath()))
                 .isEqualTo(Files.readAllBytes(Path.of(listing.getPath()).resolve(first.getName())));
         assertThat(downloaded.length()).isEqualTo(first.getSize());
 
         // a long job runs, a second queues behind it, a third is refused: 429 with Retry-After
-        Job running = jobs.submit(wc("big"), null);
+        Job running = jobs.submitJob(wc("big"), null);
         awaitJob(running.getId(), j -> j.getStatus() == Job.StatusEnum.STARTED);
-        Job queued = jobs.submit(wc("big"), null);
+        Job queued = jobs.submitJob(wc("big"), null);
         assertThat(queued.getStatus()).isEqualTo(Job.StatusEnum.QUEUED);
-        ApiException full = catchThrowableOfType(ApiException.class, () -> jobs.submit(wc("small"), null));
+        ApiException full = catchThrowableOfType(ApiException.class, () -> jobs.submitJob(wc("small"), null));
         assertThat(problem(full, 429).getDetail()).contains("queue is full");
         assertThat(full.getResponseHeaders().firstValue("Retry-After")).isPresent();
 
         // the queued job is stopped (it leaves the queue), restarted (it queues again) and then runs through
-        Job stopped = jobs.stop(queued.getId());
+        Job stopped = jobs.stopJob(queued.getId());
         assertThat(stopped.getStatus()).isEqualTo(Job.StatusEnum.STOPPED);
-        Job restarted = jobs.restart(queued.getId());
+        Job restarted = jobs.restartJob(queued.getId());
         assertThat(restarted.getStatus()).isIn(Job.StatusEnum.QUEUED, Job.StatusEnum.STARTING,
                 Job.StatusEnum.STARTED);
-        JobPage mine = jobs.callList(null, "generated client", "created", "asc", 0, 100);
+        JobPage mine = jobs.listJobs(null, "generated client", "created", "asc", 0, 100);
         assertThat(mine.getItems()).extracting(JobSummary::getId)
                 .containsSubsequence(small.getId(), running.getId(), queued.getId());
         awaitJob(running.getId(), j -> j.getStatus() == Job.StatusEnum.COMPLETED);
         awaitJob(queued.getId(), j -> j.getStatus() == Job.StatusEnum.COMPLETED);
 
         // 409: a completed job cannot be stopped
-        ApiException conflict = catchThrowableOfType(ApiException.class, () -> jobs.stop(small.getId()));
+        ApiException conflict = catchThrowableOfType(ApiException.class, () -> jobs.stopJob(small.getId()));
         assertThat(problem(conflict, 409).getDetail()).contains(small.getId());
 
         // 404: no such job
-        ApiException missing = catchThrowableOfType(ApiException.class, () -> jobs.get("nosuchjob"));
+        ApiException missing = catchThrowableOfType(ApiException.class, () -> jobs.getJob("nosuchjob"));
         assertThat(problem(missing, 404).getDetail()).contains("nosuchjob");
 
         // 400: every wrong field listed
         JobRequest bad = new JobRequest().operation("wc").input(new JobInput().root("relative/path"))
                 .params(Map.of("colour", "red"));
-        ApiException invalid = catchThrowableOfType(ApiException.class, () -> jobs.submit(bad, null));
+        ApiException invalid = catchThrowableOfType(ApiException.class, () -> jobs.submitJob(bad, null));
         Problem problem = problem(invalid, 400);
         assertThat(problem.getErrors()).isNotEmpty().allSatisfy(e -> assertThat(e.getReason()).isNotBlank());
         assertThat(problem.getErrors()).extracting(FieldError::getField).contains(problem.getField());
@@ -157,7 +157,7 @@ class GeneratedClientIT {
 
     private static Job awaitJob(String id, Predicate<Job> until) {
         return await("job " + id).atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
-                .until(() -> jobs.get(id), job -> {
+                .until(() -> jobs.getJob(id), job -> {
                     assertThat(job.getStatus()).as("job %s: %s", id, job.getError())
                             .isNotEqualTo(Job.StatusEnum.FAILED);
                     return until.test(job);
