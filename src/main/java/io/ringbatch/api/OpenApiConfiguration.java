@@ -71,7 +71,9 @@ public class OpenApiConfiguration {
         boolean read = method == PathItem.HttpMethod.GET;
         String role = read ? "Role: VIEWER (or OPERATOR)." : "Role: OPERATOR.";
         String description = operation.getDescription();
-        operation.setDescription(description == null ? role : description + "\n\n" + role);
+        if (description == null || !description.contains(role)) { // the same whether springdoc caches or not
+            operation.setDescription(description == null ? role : description + "\n\n" + role);
+        }
 
         ApiResponses responses = operation.getResponses();
         responses.remove("4XX");
