@@ -19,7 +19,7 @@ public class OperationController {
     }
 
     @GetMapping
-    @Operation(summary = "The operations a job can run, by name, with their parameters")
+    @Operation(operationId = "listOperations", summary = "The operations a job can run, by name, with their parameters")
     public List<JobViews.OperationView> list() {
         return validator.operations().values().stream()
                 .map(op -> new JobViews.OperationView(op.name(), op.description(),
