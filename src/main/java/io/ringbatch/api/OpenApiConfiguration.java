@@ -4,7 +4,6 @@ import io.swagger.v3.oas.annotations.OpenAPIDefinition;
 import io.swagger.v3.oas.annotations.enums.SecuritySchemeType;
 import io.swagger.v3.oas.annotations.info.Contact;
 import io.swagger.v3.oas.annotations.info.Info;
-import io.swagger.v3.oas.annotations.info.License;
 import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import io.swagger.v3.oas.annotations.security.SecurityScheme;
 import io.swagger.v3.oas.annotations.servers.Server;
@@ -45,7 +44,6 @@ import org.springframework.context.annotation.PropertySource;
         info = @Info(title = "ringbatch", version = "v1", description = "Bulk file-processing jobs on Spring Batch, "
                 + "fed by io_uring. Errors are RFC 9457 problems (application/problem+json); validation errors "
                 + "name the first offending field in 'field' and all of them in 'errors'.",
-                license = @License(name = "Apache-2.0", url = "https://www.apache.org/licenses/LICENSE-2.0"),
                 contact = @Contact(name = "ringbatch", url = "https://github.com/ringbatch/ringbatch")),
         servers = @Server(url = "/", description = "the service itself, wherever it is reached"),
         security = @SecurityRequirement(name = "basic"))
