@@ -81,7 +81,11 @@ class KillRestartIT {
                     "--spring.datasource.username=" + LocalPostgres.USER, "--spring.datasource.password=");
             String id = killAndRestart();
             // the service's own SQL on PostgreSQL: search, sort, counts by status
-            JsonNode found = service.get("/api/jobs?q=KILL%20TEST&sort=name&order=asc&status=COMPLETED");
+            // the table, which lists and counts read, follows the job's end a moment after its view shows it
+            JsonNode found = await("the list finds the job as COMPLETED").atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(20))
+                    .until(() -> service.get("/api/jobs?q=KILL%20TEST&sort=name&order=asc&status=COMPLETED"),
+                            page -> page.get("items").size() > 0);
             assertThat(found.get("items").get(0).get("id").asString()).isEqualTo(id);
             JsonNode overview = service.get("/api/overview");
             assertThat(overview.get("jobsByStatus").get("COMPLETED").asInt()).isEqualTo(1);
