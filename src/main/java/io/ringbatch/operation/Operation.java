@@ -1,8 +1,8 @@
 package io.ringbatch.operation;
 
+import io.ringbatch.io.Dir;
 import java.io.IOException;
 import java.io.Serializable;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -77,7 +77,7 @@ public interface Operation {
     List<String> outputNames(Map<String, String> params, List<String> inputPaths);
 
     /** A file or a byte range of one, as the plan cut it. */
-    record Piece(int index, int fileIndex, String path, Path absolutePath, long start, long end, long fileSize) {
+    record Piece(int index, int fileIndex, String path, Dir root, long start, long end, long fileSize) {
         public boolean wholeFile() {
             return start == 0 && end == fileSize;
         }

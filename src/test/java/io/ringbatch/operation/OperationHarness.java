@@ -50,6 +50,7 @@ final class OperationHarness {
     /** What happened, for assertions about the run itself. */
     int restarts;
     List<Operation.Piece> pieces;
+    private Path root;
 
     OperationHarness(Operation operation, long seed) {
         this.operation = operation;
@@ -60,6 +61,7 @@ final class OperationHarness {
     Path run(Map<String, Object> rawParams, Path root, List<String> paths, Path work) throws IOException {
         Map<String, String> params = operation.validate(rawParams);
         List<String> sorted = sortByBytes(paths);
+        this.root = root;
         pieces = plan(root, sorted);
         Path pieceDir = Files.createDirectories(work.resolve("pieces"));
         List<List<byte[]>> records = new ArrayList<>();
@@ -96,10 +98,10 @@ final class OperationHarness {
             long[] points = cutPoints(path, size);
             long start = 0;
             for (long end : points) {
-                result.add(new Operation.Piece(result.size(), f, path, file, start, end, size));
+                result.add(new Operation.Piece(result.size(), f, path, null, start, end, size));
                 start = end;
             }
-            result.add(new Operation.Piece(result.size(), f, path, file, start, size, size));
+            result.add(new Operation.Piece(result.size(), f, path, null, start, size, size));
         }
         return result;
     }
@@ -144,7 +146,7 @@ final class OperationHarness {
 
     private List<byte[]> processPiece(Map<String, String> params, Operation.Piece piece, Path pieceDir)
             throws IOException {
-        byte[] file = Files.readAllBytes(piece.absolutePath());
+        byte[] file = Files.readAllBytes(root.resolve(piece.path()));
         long[] span = ownedSpan(operation.split(), file, piece.start(), piece.end());
         byte[] bytes = Arrays.copyOfRange(file, (int) span[0], (int) span[1]);
         List<int[]> chunks = chunks(bytes);
