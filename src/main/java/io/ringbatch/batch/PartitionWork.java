@@ -325,7 +325,7 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
             if (item.first || processorPiece != item.piece) {
                 Serializable resume = resumeCheckpoint;
                 resumeCheckpoint = null;
-                processor = operation.open(job.params(), plan.piece(item.piece), resume);
+                processor = operation.open(job.params(), plan.piece(item.piece, root), resume);
                 processorPiece = item.piece;
             }
             if (item.first) {

@@ -15,7 +15,9 @@ import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Predicate;
 
 /**
@@ -111,17 +113,17 @@ public final class Planner {
         List<Predicate<String>> includes = matchers(include);
         List<Predicate<String>> excludes = matchers(exclude);
         List<Plan.FileEntry> files = new ArrayList<>();
-        walk(root, "", includes, excludes, files);
+        Map<String, Long> links = new HashMap<>();
+        walk(root, "", includes, excludes, files, links);
         files.sort(Comparator.comparing(Plan.FileEntry::path, FileNames.ORDER));
         if (!allowHardLinks) {
             for (Plan.FileEntry f : files) {
-                String refusal = hardLinks.containsKey(f.path()) ? hardLinkRefusal(f.path(), hardLinks.get(f.path())) : null;
+                String refusal = hardLinkRefusal(f.path(), links.getOrDefault(f.path(), 1L));
                 if (refusal != null) {
                     refused.add(refusal);
                 }
             }
         }
-        hardLinks.clear();
 
         List<Plan.PieceEntry> pieces = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
@@ -156,12 +158,12 @@ public final class Planner {
         return new Plan(root.name(), instance, files, pieces, partitions);
     }
 
-    /** Files with more than one link seen by the last walk, by path. */
-    private final java.util.Map<String, Long> hardLinks = new java.util.HashMap<>();
-
-    /** Depth first; a directory's descriptor is held only while its subtree is walked. */
+    /**
+     * Depth first; a directory's descriptor is held only while its subtree is walked. {@code links} gets
+     * the link count of each file that has more than one.
+     */
     private void walk(Dir dir, String prefix, List<Predicate<String>> includes, List<Predicate<String>> excludes,
-                      List<Plan.FileEntry> files) throws IOException {
+                      List<Plan.FileEntry> files, Map<String, Long> links) throws IOException {
         List<Dir.Entry> entries;
         try {
             entries = dir.list();
@@ -186,7 +188,7 @@ public final class Planner {
             }
             if (stat.isDirectory()) {
                 try (Dir sub = dir.dir(entry.name())) {
-                    walk(sub, rel + "/", includes, excludes, files);
+                    walk(sub, rel + "/", includes, excludes, files, links);
                 } catch (NoSuchFileException e) {
                     // removed since it was listed
                 } catch (IOException e) {
@@ -199,7 +201,7 @@ public final class Planner {
                     continue;
                 }
                 if (stat.nlink() > 1) {
-                    hardLinks.put(rel, stat.nlink());
+                    links.put(rel, stat.nlink());
                 }
                 files.add(new Plan.FileEntry(rel, stat.size(), stat.mtimeNanos(), stat.ino(), stat.dev()));
             }
