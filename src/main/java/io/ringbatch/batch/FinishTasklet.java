@@ -69,7 +69,7 @@ class FinishTasklet implements Tasklet {
         Operation operation = pipeline.operation(job.operation());
         // the root itself as configured (the admin's path, links in it followed); everything below by descriptor
         java.nio.file.Files.createDirectories(pipeline.outputRoot());
-        String output = relativeOutput(pipeline.outputRoot(), job.outputPath());
+        String output = JobFiles.outputRelative(pipeline.outputRoot(), job.outputPath());
         int slash = output.lastIndexOf('/');
         String parentName = slash < 0 ? "" : output.substring(0, slash);
         String leaf = output.substring(slash + 1);
@@ -121,33 +121,6 @@ class FinishTasklet implements Tasklet {
             }
         }
         return RepeatStatus.FINISHED;
-    }
-
-    /**
-     * The output path as a byte string relative to the output root: the path recorded at submission is
-     * real (links resolved then), so it is taken relative to the root's real path, or as configured.
-     */
-    static String relativeOutput(Path outputRoot, Path output) throws IOException {
-        Path real = outputRoot.toRealPath();
-        Path relative;
-        if (output.startsWith(real) && !output.equals(real)) {
-            relative = real.relativize(output);
-        } else if (output.startsWith(outputRoot) && !output.equals(outputRoot)) {
-            relative = outputRoot.relativize(output);
-        } else {
-            throw new IOException("the output path " + output + " is not inside the output root " + outputRoot);
-        }
-        StringBuilder sb = new StringBuilder();
-        for (Path part : relative) {
-            if (part.toString().equals("..")) {
-                throw new IOException("the output path " + output + " leaves the output root " + outputRoot);
-            }
-            if (!sb.isEmpty()) {
-                sb.append('/');
-            }
-            sb.append(part);
-        }
-        return FileNames.ofText(sb.toString());
     }
 
     /**
@@ -261,7 +234,8 @@ class FinishTasklet implements Tasklet {
         report.put("seconds", seconds);
         report.put("workerWaitSeconds", state.waitNanos() / 1e9);
         report.put("workerBusySeconds", state.busyNanos() / 1e9);
-        report.put("skipped", skipped(pipeline.skipped(execution), plan));
+        report.put("skipped", skipped(pipeline.skipped(execution),
+                plan.files().stream().map(Plan.FileEntry::path).toList()));
         JobFiles.writeAtomically(staging, REPORT, JobFiles.JSON.writerWithDefaultPrettyPrinter()
                 .writeValueAsBytes(report));
     }
@@ -271,8 +245,8 @@ class FinishTasklet implements Tasklet {
      * UTF-8 as \xHH), nameBase64 the exact bytes. A worker records "path: reason" with the path as a byte
      * string; the longest planned path that prefixes the entry is its path (a name may hold ": " too).
      */
-    static List<Map<String, String>> skipped(List<String> entries, Plan plan) {
-        List<String> paths = new ArrayList<>(plan.files().stream().map(Plan.FileEntry::path).toList());
+    static List<Map<String, String>> skipped(List<String> entries, List<String> planned) {
+        List<String> paths = new ArrayList<>(planned);
         paths.sort(Comparator.comparingInt(String::length).reversed());
         List<Map<String, String>> out = new ArrayList<>();
         for (String entry : entries) {

@@ -67,6 +67,36 @@ public final class JobFiles {
         return String.format("pieces/%08d.out", piece);
     }
 
+    /**
+     * A job's output path as a byte string relative to the output root: the path recorded at submission
+     * is real (links resolved then), so it is taken relative to the root's real path, or to the root as
+     * configured.
+     *
+     * @throws IOException when it lies outside the root (a root reconfigured since), or the root is absent
+     */
+    public static String outputRelative(Path outputRoot, Path output) throws IOException {
+        Path real = outputRoot.toRealPath();
+        Path relative;
+        if (output.startsWith(real) && !output.equals(real)) {
+            relative = real.relativize(output);
+        } else if (output.startsWith(outputRoot) && !output.equals(outputRoot)) {
+            relative = outputRoot.relativize(output);
+        } else {
+            throw new IOException("the output path " + output + " is not inside the output root " + outputRoot);
+        }
+        StringBuilder sb = new StringBuilder();
+        for (Path part : relative) {
+            if (part.toString().equals("..")) {
+                throw new IOException("the output path " + output + " leaves the output root " + outputRoot);
+            }
+            if (!sb.isEmpty()) {
+                sb.append('/');
+            }
+            sb.append(part);
+        }
+        return io.ringbatch.io.FileNames.ofText(sb.toString());
+    }
+
     /** The work directory, opened beneath the data directory (made when missing); the caller closes it. */
     public Dir open() throws IOException {
         Files.createDirectories(dataDir);

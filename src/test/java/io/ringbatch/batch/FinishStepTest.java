@@ -129,6 +129,22 @@ class FinishStepTest {
         }
     }
 
+    @Test
+    void theReportNamesASkippedFileByDisplayFormAndExactBytesAsValidJson() throws Exception {
+        String latin1 = io.ringbatch.io.FileNames.of(new byte[] {'d', 'i', 'r', ':', ' ', '/', 'c', 'a', 'f',
+                (byte) 0xE9, '.', 'l', 'o', 'g'});
+        var skipped = FinishTasklet.skipped(List.of(latin1 + ": input file changed while the job ran"),
+                List.of("dir", latin1));
+        byte[] json = JobFiles.JSON.writeValueAsBytes(Map.of("skipped", skipped));
+        // strict UTF-8 decoding: the report is valid JSON text whatever the names' bytes
+        String text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                .decode(java.nio.ByteBuffer.wrap(json)).toString();
+        var item = JobFiles.JSON.readTree(text).path("skipped").get(0);
+        assertThat(item.path("name").asString()).isEqualTo("dir: /caf\\xE9.log");
+        assertThat(io.ringbatch.io.FileNames.fromBase64(item.path("nameBase64").asString())).isEqualTo(latin1);
+        assertThat(item.path("reason").asString()).isEqualTo("input file changed while the job ran");
+    }
+
     private static JobDefinition definition(String id, Path output) {
         return new JobDefinition(id, "wc", Map.of(), input, List.of(), List.of(), output, false);
     }
