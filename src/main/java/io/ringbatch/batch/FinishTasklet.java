@@ -45,9 +45,10 @@ class FinishTasklet implements Tasklet {
     private static final int DIR_MODE = 0777;
 
     /**
-     * Test seam: called with the job id right after the rename, so that a test can stop or fail the step
-     * at exactly the moment the output is in place and the step not yet committed. Null outside tests.
+     * Test seams: called with the job id right before and right after the rename, so that a test can stop
+     * or fail the step at exactly the moment the output is (not yet) in place. Null outside tests.
      */
+    static volatile java.util.function.Consumer<String> beforeRename;
     static volatile java.util.function.Consumer<String> afterRename;
 
     private final Pipeline pipeline;
@@ -91,6 +92,10 @@ class FinishTasklet implements Tasklet {
                         merge(operation, job, plan, work, staging);
                         RunState state = pipeline.runStates().state(jobId);
                         writeReport(staging, job, plan, state, execution);
+                    }
+                    java.util.function.Consumer<String> before = beforeRename;
+                    if (before != null) {
+                        before.accept(jobId);
                     }
                     if (PartitionWork.StopSignals.of(files.dir()).get()) {
                         // asked to stop before the output is in place: it stays out, and the step ends

@@ -112,18 +112,26 @@ class OutputDownloadTest {
         Files.move(out, out.resolveSibling(id + ".moved"));
         Files.createSymbolicLink(out, outside);
 
-        JsonNode problem = assertProblem(http.get("/api/jobs/" + id + "/output/secret.txt"), 404);
-        assertThat(problem.toString()).doesNotContain("not for viewers");
         String secret = Base64.getUrlEncoder().withoutPadding().encodeToString("secret.txt".getBytes());
-        for (String url : new String[] {"/api/jobs/" + id + "/output-file?path=" + secret,
-                "/api/jobs/" + id + "/output?path=" + secret}) {
-            HttpResponse<String> response = http.get(url);
-            assertProblem(response, 404);
-            assertThat(response.body()).doesNotContain("not for viewers");
+        // both ways beneath the root: openat2, and component by component with O_NOFOLLOW
+        for (String openat2 : new String[] {"true", "false"}) {
+            System.setProperty("ringbatch.io.openat2", openat2);
+            try {
+                JsonNode problem = assertProblem(http.get("/api/jobs/" + id + "/output/secret.txt"), 404);
+                assertThat(problem.toString()).doesNotContain("not for viewers");
+                for (String url : new String[] {"/api/jobs/" + id + "/output-file?path=" + secret,
+                        "/api/jobs/" + id + "/output?path=" + secret}) {
+                    HttpResponse<String> response = http.get(url);
+                    assertProblem(response, 404);
+                    assertThat(response.body()).doesNotContain("not for viewers");
+                }
+                JsonNode listing = json(http.get("/api/jobs/" + id + "/output"));
+                assertThat(listing.path("exists").asBoolean()).isFalse();
+                assertThat(listing.path("files").size()).isZero();
+                assertThat(http.job(id).path("output").path("files").size()).isZero();
+            } finally {
+                System.clearProperty("ringbatch.io.openat2");
+            }
         }
-        JsonNode listing = json(http.get("/api/jobs/" + id + "/output"));
-        assertThat(listing.path("exists").asBoolean()).isFalse();
-        assertThat(listing.path("files").size()).isZero();
-        assertThat(http.job(id).path("output").path("files").size()).isZero();
     }
 }

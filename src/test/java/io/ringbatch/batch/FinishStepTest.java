@@ -95,6 +95,32 @@ class FinishStepTest {
         assertThat(Files.readString(outputs.resolve(id).resolve("counts.tsv"))).contains("a.txt", "sub/b.txt");
     }
 
+    @Test
+    void aStopThatLandsBeforeTheRenameLeavesNoOutputAndTheRestartCompletes() throws Exception {
+        String id = "finish-early-stop-" + UUID.randomUUID();
+        FinishTasklet.beforeRename = job -> {
+            try {
+                runner.stop(job);
+            } catch (JobRunnerException e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        RunState stopped;
+        try {
+            runner.start(definition(id, outputs.resolve(id)));
+            stopped = PipelineTest.awaitEnd(runner, id, Duration.ofMinutes(1));
+        } finally {
+            FinishTasklet.beforeRename = null;
+        }
+        assertThat(stopped.status()).isEqualTo("STOPPED");
+        assertThat(outputs.resolve(id)).doesNotExist();
+        assertThat(outputs.resolve("." + id + ".ringbatch-staging")).doesNotExist();
+        runner.restart(id);
+        RunState done = PipelineTest.awaitEnd(runner, id, Duration.ofMinutes(1));
+        assertThat(done.status()).as(done.error()).isEqualTo("COMPLETED");
+        assertThat(Files.readString(outputs.resolve(id).resolve("counts.tsv"))).contains("a.txt", "sub/b.txt");
+    }
+
     /** Both ways beneath the root: openat2, and component by component with O_NOFOLLOW. */
     @ParameterizedTest(name = "openat2={0}")
     @ValueSource(booleans = {true, false})
