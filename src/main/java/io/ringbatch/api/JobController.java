@@ -1,5 +1,7 @@
 package io.ringbatch.api;
 
+import io.ringbatch.io.Dir;
+import io.ringbatch.io.FileNames;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.headers.Header;
@@ -8,11 +10,8 @@ import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.servlet.http.HttpServletRequest;
-import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import org.springframework.core.io.FileSystemResource;
 import org.springframework.core.io.Resource;
@@ -31,6 +30,8 @@ import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.context.request.RequestAttributes;
+import org.springframework.web.context.request.RequestContextHolder;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
 /** {@code /api/jobs}: submit, list, look at, steer, download and follow jobs. */
@@ -164,7 +165,9 @@ public class JobController {
 
     @GetMapping("/{id}/output")
     @Operation(operationId = "listOutput",
-            summary = "The job's output files, with sizes")
+            summary = "The job's output files, with sizes", description = "Each file's name is shown for people "
+            + "(bytes that are not UTF-8 as \\xHH) and as nameBase64, its exact bytes, which "
+            + "GET /api/jobs/{id}/output-file?path= (or this address with ?path=) takes to download it.")
     @ApiResponse(responseCode = "200", description = "the output directory's files", content = @Content(
             mediaType = MediaType.APPLICATION_JSON_VALUE,
             schema = @Schema(implementation = JobViews.OutputListing.class)))
@@ -174,8 +177,11 @@ public class JobController {
 
     @GetMapping("/{id}/output/{*file}")
     @Operation(operationId = "downloadOutput",
-            summary = "Download one output file", description = "file is its path relative to the output "
-            + "directory, as the listing gives it; it may contain '/'")
+            summary = "Download one output file by its path", description = "file is its path relative to the "
+            + "output directory, as the listing's name gives it; it may contain '/'. A name that is not valid "
+            + "UTF-8, or that holds a byte the server refuses in a path (an encoded backslash, percent sign, "
+            + "semicolon, slash or a control character), is downloaded with GET /api/jobs/{id}/output-file?path= "
+            + "instead, which takes any name.")
     @ApiResponse(responseCode = "200", description = "the file's bytes; the media type is guessed from its name "
             + "(application/octet-stream when unknown)",
             headers = @Header(name = "Content-Disposition", description = "attachment; filename=...",
@@ -186,16 +192,67 @@ public class JobController {
     @ApiResponse(responseCode = "404", description = "no such job, or no such file in its output")
     public ResponseEntity<Resource> download(@PathVariable String id,
                                              @Parameter(description = "path relative to the output directory")
-                                             @PathVariable String file) throws IOException {
-        Path real = outputs.file(id, file);
-        MediaType type = MediaTypeFactory.getMediaType(real.getFileName().toString())
-                .orElse(MediaType.APPLICATION_OCTET_STREAM);
+                                             @PathVariable String file) {
+        return serve(outputs.open(id, FileNames.ofText(file), "file"));
+    }
+
+    @GetMapping(path = "/{id}/output-file", params = "path")
+    @Operation(operationId = "downloadOutputFile",
+            summary = "Download one output file by the bytes of its name", description = "path is the exact bytes "
+            + "of the file's path relative to the output directory ('/'-separated), base64url-encoded (RFC 4648 "
+            + "section 5, padding optional): the listing's nameBase64. Any name a job wrote can be downloaded "
+            + "this way, nested or not, valid UTF-8 or not. GET /api/jobs/{id}/output?path= is the same.")
+    @ApiResponse(responseCode = "200", description = "the file's bytes; the media type is guessed from its name "
+            + "(application/octet-stream when unknown)",
+            headers = @Header(name = "Content-Disposition", description = "attachment; filename=... (and filename* "
+                    + "in UTF-8, RFC 6266), the display form of the name's last segment",
+                    schema = @Schema(type = "string")),
+            content = @Content(mediaType = "application/octet-stream", schema = @Schema(type = "string",
+                    format = "binary")))
+    @ApiResponse(responseCode = "400", description = "path is not base64url, or not a path inside the output "
+            + "directory")
+    @ApiResponse(responseCode = "404", description = "no such job, or no such file in its output")
+    public ResponseEntity<Resource> downloadByName(@PathVariable String id,
+            @Parameter(description = "the path's bytes, base64url (the listing's nameBase64)", required = true,
+                    example = "bmVzdGVkL2Rpci9jb3VudC50eHQ")
+            @RequestParam("path") String path) {
+        return serve(outputs.open(id, decode(path), "path"));
+    }
+
+    /** The same download at the listing's address with ?path= (documented with downloadOutputFile). */
+    @GetMapping(path = "/{id}/output", params = "path")
+    @io.swagger.v3.oas.annotations.Hidden
+    public ResponseEntity<Resource> downloadAtListing(@PathVariable String id, @RequestParam("path") String path) {
+        return serve(outputs.open(id, decode(path), "path"));
+    }
+
+    private static String decode(String base64) {
+        try {
+            return FileNames.fromBase64(base64);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid("path", "must be the name's bytes in base64url (RFC 4648 section 5), as the "
+                    + "listing's nameBase64 gives them");
+        }
+    }
+
+    private static ResponseEntity<Resource> serve(JobOutputs.Opened file) {
+        // the descriptor stays open until the request completes: the body is read by reopening that inode
+        // through /proc/self/fd (never the path), and a Range request may read it more than once
+        RequestContextHolder.currentRequestAttributes().registerDestructionCallback(
+                "ringbatch.download." + file.fd(), () -> Dir.closeFd(file.fd()), RequestAttributes.SCOPE_REQUEST);
+        MediaType type = MediaTypeFactory.getMediaType(file.fileName()).orElse(MediaType.APPLICATION_OCTET_STREAM);
+        Resource body = new FileSystemResource(Dir.procPath(file.fd())) {
+            @Override
+            public String getFilename() {
+                return file.fileName();
+            }
+        };
         return ResponseEntity.ok()
                 .contentType(type)
-                .contentLength(Files.size(real))
+                .contentLength(file.size())
                 .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment()
-                        .filename(real.getFileName().toString(), StandardCharsets.UTF_8).build().toString())
-                .body(new FileSystemResource(real));
+                        .filename(file.fileName(), StandardCharsets.UTF_8).build().toString())
+                .body(body);
     }
 
     @GetMapping(path = "/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)

@@ -1,14 +1,13 @@
 package io.ringbatch.api;
 
+import io.ringbatch.batch.JobFiles;
+import io.ringbatch.config.RingbatchProperties;
+import io.ringbatch.io.Dir;
+import io.ringbatch.io.FileNames;
+import io.ringbatch.io.Stat;
 import java.io.IOException;
-import java.nio.file.FileSystemException;
-import java.nio.file.FileVisitResult;
-import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
-import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -17,8 +16,11 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 
 /**
- * A job's output files: its directory, the listing, and the one file a download names, which must be a
- * regular file inside that directory (no '..', no link that leads out).
+ * A job's output files: its directory, the listing, and the one file a download names. All of it by
+ * descriptor: the output directory is opened beneath {@code ringbatch.output-root} and the file beneath
+ * the output directory ({@link Dir}: no symbolic link followed anywhere below the root), so an output
+ * directory replaced by a link (to {@code /}, say) lists and serves nothing. Names are byte strings
+ * ({@link FileNames}); the API shows each as {@code name} (display) and {@code nameBase64} (exact).
  */
 @Service
 public class JobOutputs {
@@ -29,10 +31,12 @@ public class JobOutputs {
 
     private final JobQueries queries;
     private final JobStore store;
+    private final Path outputRoot;
 
-    JobOutputs(JobQueries queries, JobStore store) {
+    JobOutputs(JobQueries queries, JobStore store, RingbatchProperties properties) {
         this.queries = queries;
         this.store = store;
+        this.outputRoot = properties.outputRoot().toAbsolutePath();
     }
 
     /** The job's output directory, as resolved at submission. */
@@ -42,104 +46,132 @@ public class JobOutputs {
 
     public JobViews.OutputListing output(String id) {
         Path dir = outputDir(id);
-        Listing listing = list(dir, MAX_LIST_FILES);
+        Listing listing = list(outputRoot, dir, MAX_LIST_FILES);
         long bytes = listing.files().stream().mapToLong(JobViews.FileView::size).sum();
         return new JobViews.OutputListing(id, dir.toString(), listing.exists(), listing.files().size(), bytes,
                 listing.files());
     }
 
+    /** An output file opened for a download: a raw descriptor the caller closes, its name and size. */
+    public record Opened(int fd, String name, long size) {
+        /** The last segment of the name, for Content-Disposition and the media type (display form). */
+        public String fileName() {
+            return FileNames.display(name.substring(name.lastIndexOf('/') + 1));
+        }
+    }
+
     /**
-     * The output file {@code file} names (relative to the output directory, '/'-separated, as the listing
-     * gives it), as a real path inside the real output directory. 400 for a name with '.', '..' or empty
-     * segments; 404 when there is no such regular file, or when the name leads out through a link.
+     * Opens the output file {@code name} (a byte string relative to the output directory, '/'-separated,
+     * as the listing gives it). 400 (on {@code field}) for a name with '.', '..' or empty segments or a
+     * NUL; 404 when there is no such regular file, or when the output directory or the name leads through
+     * a link.
      */
-    public Path file(String id, String file) throws IOException {
+    public Opened open(String id, String name, String field) {
         Path dir = outputDir(id);
-        String relative = file.startsWith("/") ? file.substring(1) : file;
+        String relative = name.startsWith("/") ? name.substring(1) : name;
         if (relative.isEmpty()) {
-            throw ApiException.invalid("file", "is missing: GET /api/jobs/" + id + "/output lists the files");
+            throw ApiException.invalid(field, "is missing: GET /api/jobs/" + id + "/output lists the files");
         }
         for (String segment : relative.split("/", -1)) {
-            if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
-                throw ApiException.invalid("file", "must be a path inside the job's output directory, "
+            if (segment.isEmpty() || segment.equals(".") || segment.equals("..") || segment.indexOf('\0') >= 0) {
+                throw ApiException.invalid(field, "must be a path inside the job's output directory, "
                         + "without '.', '..' or empty segments");
             }
         }
-        if (!Files.isDirectory(dir)) {
-            throw ApiException.notFound("job " + id + " has no output yet");
-        }
-        Path target;
-        try {
-            target = dir.resolve(relative).normalize();
-        } catch (InvalidPathException e) {
-            throw ApiException.invalid("file", "is not a valid path");
-        }
-        Path real;
-        try {
-            Path realDir = dir.toRealPath();
-            real = target.toRealPath();
-            if (!real.startsWith(realDir) || !target.startsWith(dir)) {
-                throw noFile(id, relative, "");
+        String shown = FileNames.display(relative);
+        try (Dir root = Dir.open(outputRoot);
+             Dir out = root.dir(JobFiles.outputRelative(outputRoot, dir))) {
+            // O_NONBLOCK: a FIFO planted in the output opens at once (and is refused below) instead of hanging
+            int fd = out.openFd(relative, Dir.O_RDONLY | Dir.O_NONBLOCK, 0);
+            Stat stat;
+            try {
+                stat = Dir.stat(fd, shown);
+            } catch (IOException | RuntimeException e) {
+                Dir.closeFd(fd);
+                throw e;
             }
-        } catch (FileSystemException e) {
-            // no such file, a name too long, a component that is not a directory, a loop: nothing to download
-            throw noFile(id, relative, "");
+            if (!stat.isRegular()) {
+                Dir.closeFd(fd);
+                throw noFile(id, shown, stat.isDirectory() ? " (it is a directory)" : "");
+            }
+            return new Opened(fd, relative, stat.size());
+        } catch (NoSuchFileException e) {
+            throw noFile(id, shown, "");
+        } catch (IOException e) {
+            // a link in the way, a name too long, a component that is not a directory: nothing to download
+            log.debug("job {}: no download of {}: {}", id, shown, e.toString());
+            throw noFile(id, shown, "");
         }
-        if (!Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
-            throw noFile(id, relative, Files.isDirectory(real) ? " (it is a directory)" : "");
-        }
-        return real;
     }
 
-    private static ApiException noFile(String id, String relative, String why) {
-        return ApiException.notFound("job " + id + " has no output file '" + relative + "'" + why);
+    private static ApiException noFile(String id, String shown, String why) {
+        return ApiException.notFound("job " + id + " has no output file '" + shown + "'" + why);
     }
 
     record Listing(boolean exists, List<JobViews.FileView> files, boolean truncated) {
     }
 
-    /** The regular files under {@code dir} (links not followed), by name; at most {@code max}. */
-    static Listing list(Path dir, int max) {
-        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+    /**
+     * The regular files under the output directory {@code dir} (opened beneath {@code outputRoot}; links
+     * neither followed nor listed), by name bytes; at most {@code max}. A directory that is missing, or
+     * reached only through a link, does not exist here.
+     */
+    static Listing list(Path outputRoot, Path dir, int max) {
+        String relative;
+        try {
+            relative = JobFiles.outputRelative(outputRoot.toAbsolutePath(), dir);
+        } catch (IOException e) {
             return new Listing(false, List.of(), false);
         }
-        List<JobViews.FileView> files = new ArrayList<>();
-        boolean[] more = {false};
-        try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                    if (!attrs.isRegularFile()) {
-                        return FileVisitResult.CONTINUE;
-                    }
-                    if (files.size() >= max) {
-                        more[0] = true;
-                        return FileVisitResult.TERMINATE;
-                    }
-                    files.add(new JobViews.FileView(slashed(dir.relativize(file)), attrs.size()));
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path file, IOException e) {
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+        List<Found> found = new ArrayList<>();
+        boolean more;
+        try (Dir root = Dir.open(outputRoot.toAbsolutePath()); Dir out = root.dir(relative)) {
+            more = walk(out, "", found, max);
+        } catch (NoSuchFileException e) {
+            return new Listing(false, List.of(), false);
         } catch (IOException e) {
             log.warn("cannot list {}: {}", dir, e.toString());
+            return new Listing(false, List.of(), false);
         }
-        files.sort(Comparator.comparing(JobViews.FileView::name));
-        return new Listing(true, files, more[0]);
+        found.sort(Comparator.comparing(Found::name, FileNames.ORDER));
+        return new Listing(true, found.stream().map(f -> JobViews.FileView.of(f.name(), f.size())).toList(), more);
     }
 
-    static String slashed(Path relative) {
-        StringBuilder sb = new StringBuilder();
-        for (Path part : relative) {
-            if (!sb.isEmpty()) {
-                sb.append('/');
+    private record Found(String name, long size) {
+    }
+
+    /** Adds the regular files below {@code dir} (prefix: their path so far); true when it stopped at max. */
+    private static boolean walk(Dir dir, String prefix, List<Found> files, int max) throws IOException {
+        for (Dir.Entry entry : dir.list()) {
+            String name = prefix + entry.name();
+            boolean directory = entry.isDirectory();
+            boolean regular = entry.isRegular();
+            Stat stat = null;
+            if (entry.isUnknown() || regular) {
+                try {
+                    stat = dir.stat(entry.name());
+                } catch (NoSuchFileException gone) {
+                    continue;
+                }
+                directory = stat.isDirectory();
+                regular = stat.isRegular();
             }
-            sb.append(part);
+            if (directory) {
+                try (Dir sub = dir.dir(entry.name())) {
+                    if (walk(sub, name + "/", files, max)) {
+                        return true;
+                    }
+                } catch (IOException e) {
+                    // swapped for a link, or removed, since it was listed: left out
+                    log.debug("not listed: {}: {}", FileNames.display(name), e.toString());
+                }
+            } else if (regular) {
+                if (files.size() >= max) {
+                    return true;
+                }
+                files.add(new Found(name, stat.size()));
+            }
         }
-        return sb.toString();
+        return false;
     }
 }

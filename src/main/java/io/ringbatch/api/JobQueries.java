@@ -33,8 +33,11 @@ public class JobQueries {
     private final JobRunner runner;
     private final JobDispatcher dispatcher;
     private final Clock clock;
+    private final Path outputRoot;
 
-    JobQueries(JobStore store, JobRunner runner, JobDispatcher dispatcher, Clock clock) {
+    JobQueries(JobStore store, JobRunner runner, JobDispatcher dispatcher, Clock clock,
+               io.ringbatch.config.RingbatchProperties properties) {
+        this.outputRoot = properties.outputRoot().toAbsolutePath();
         this.store = store;
         this.runner = runner;
         this.dispatcher = dispatcher;
@@ -115,7 +118,7 @@ public class JobQueries {
                 .toList();
 
         Path dir = Path.of(spec.definition().outputPath());
-        JobOutputs.Listing listing = JobOutputs.list(dir, JobOutputs.MAX_VIEW_FILES);
+        JobOutputs.Listing listing = JobOutputs.list(outputRoot, dir, JobOutputs.MAX_VIEW_FILES);
         JobViews.OutputView output = new JobViews.OutputView(dir.toString(), listing.exists(), listing.files(),
                 listing.truncated());
 

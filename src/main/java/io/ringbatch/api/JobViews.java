@@ -91,9 +91,21 @@ public final class JobViews {
                                 List<FileView> files) {
     }
 
+    static final String NAME = "the name for people: its bytes as UTF-8, each byte that is not valid UTF-8 as \\xHH "
+            + "(so two names may look alike here); nameBase64 has the exact bytes";
+    static final String NAME_BASE64 = "the exact bytes of the name, base64url without padding (RFC 4648 section 5): "
+            + "what GET /api/jobs/{id}/output-file?path= takes";
+
     @Schema(name = "OutputFile")
-    public record FileView(@Schema(description = "path relative to the output directory, /-separated") String name,
-                           long size) {
+    public record FileView(
+            @Schema(description = "path relative to the output directory, /-separated; " + NAME) String name,
+            @Schema(description = NAME_BASE64) String nameBase64,
+            long size) {
+        /** From the path's byte string. */
+        static FileView of(String bytes, long size) {
+            return new FileView(io.ringbatch.io.FileNames.display(bytes), io.ringbatch.io.FileNames.base64(bytes),
+                    size);
+        }
     }
 
     @Schema(name = "JobError")

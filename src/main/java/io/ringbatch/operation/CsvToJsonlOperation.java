@@ -8,8 +8,6 @@ import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -138,13 +136,8 @@ public class CsvToJsonlOperation implements Operation {
             if (!done.get(piece.index())) {
                 continue;
             }
-            Path target = StagingFiles.resolve(in.staging(), names.get(piece.path()));
-            Path output = in.pieceOutput(piece.index());
-            if (Files.exists(output)) {
-                StagingFiles.place(output, target);
-            } else {
-                StagingFiles.empty(target);
-            }
+            // a piece with no output (no rows) gives an empty file
+            in.files().place(piece.index(), names.get(piece.path()));
         }
     }
 

@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -93,18 +91,18 @@ public class GzipOperation implements Operation {
             while (j < pieces.size() && pieces.get(j).fileIndex() == pieces.get(i).fileIndex()) {
                 j++;
             }
-            List<Path> members = new ArrayList<>();
+            List<Integer> members = new ArrayList<>();
             boolean complete = true;
             for (Piece p : pieces.subList(i, j)) {
                 complete &= done.get(p.index());
-                members.add(in.pieceOutput(p.index()));
+                members.add(p.index());
             }
             if (complete) {
-                Path target = StagingFiles.resolve(in.staging(), pieces.get(i).path() + ".gz");
+                String target = pieces.get(i).path() + ".gz";
                 if (members.size() == 1) {
-                    StagingFiles.place(members.get(0), target);
+                    in.files().place(members.get(0), target);
                 } else {
-                    StagingFiles.concatenate(members, target);
+                    in.files().concatenate(members, target);
                 }
             }
             i = j;

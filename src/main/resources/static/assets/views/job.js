@@ -141,12 +141,33 @@ function renderSplit(t) {
   $('job-split-text').dataset.waitShare = t.waitShare === null ? '' : String(t.waitShare);
 }
 
+/**
+ * Where an output file downloads from: by its path when the server takes that path as it is; else by the
+ * bytes of its name (?path=, base64url): a name that is not UTF-8 (its shown name has \xHH where the bytes
+ * are, so only nameBase64 has them), or one with a character the server's firewall refuses in a path
+ * (backslash, percent sign, semicolon, control characters).
+ */
+function outputHref(id, file) {
+  const exact = utf8Base64(file.name) === file.nameBase64;
+  if (exact && !/[\\%;\u0000-\u001f\u007f]/.test(file.name)) {
+    return jobPath(id, 'output', ...file.name.split('/').map(encodeURIComponent));
+  }
+  return jobPath(id, 'output') + '?path=' + encodeURIComponent(file.nameBase64);
+}
+
+/** The text's UTF-8 bytes as base64url without padding, as the API gives nameBase64. */
+function utf8Base64(text) {
+  let binary = '';
+  for (const b of new TextEncoder().encode(text)) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 function renderOutput(v) {
   const out = v.output;
   $('job-output-path').textContent = out ? out.path + (out.exists ? '' : ' (results appear when the job completes)') : '';
   const files = (out ? out.files : []).map((f) => h('li', {},
-    h('a', { href: jobPath(v.id, 'output', ...f.name.split('/').map(encodeURIComponent)),
-      download: f.name.split('/').pop(), class: 'output-file' }, f.name), ' ', h('span', { class: 'muted' }, bytes(f.size))));
+    h('a', { href: outputHref(v.id, f), download: f.name.split('/').pop(), class: 'output-file' }, f.name),
+    ' ', h('span', { class: 'muted' }, bytes(f.size))));
   if (out && out.truncated) files.push(h('li', { class: 'muted' }, 'more files: see api/jobs/' + v.id + '/output'));
   $('job-output').replaceChildren(...files);
 }

@@ -56,6 +56,8 @@ class GeneratedClientIT {
         output = Files.createDirectories(dir.resolve("output"));
         Files.createDirectories(input.resolve("small"));
         Files.writeString(input.resolve("small/a.txt"), "one\ntwo\nthree\n");
+        Files.createDirectories(input.resolve("small/sub"));
+        Files.writeString(input.resolve("small/sub/b.txt"), "four\n");
         Files.createDirectories(input.resolve("big"));
         byte[] lines = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n".repeat(16384)
                 .getBytes(StandardCharsets.US_ASCII); // 1 MiB of 64-byte lines
@@ -111,6 +113,20 @@ class GeneratedClientIT {
         assertThat(Files.readAllBytes(downloaded.toPath()))
                 .isEqualTo(Files.readAllBytes(Path.of(listing.getPath()).resolve(first.getName())));
         assertThat(downloaded.length()).isEqualTo(first.getSize());
+
+        // a nested output (gzip names it after its input, sub/b.txt.gz) by the bytes of its name: the path
+        // form would carry the slash encoded (%2F), which the server's firewall refuses
+        Job gzip = jobs.submitJob(new JobRequest().name("generated client").operation("gzip")
+                .input(new JobInput().root(input.resolve("small").toString())), null);
+        awaitJob(gzip.getId(), j -> j.getStatus() == Job.StatusEnum.COMPLETED);
+        OutputListing zipped = jobs.listOutput(gzip.getId());
+        OutputFile nested = zipped.getFiles().stream().filter(f -> f.getName().equals("sub/b.txt.gz")).findFirst()
+                .orElseThrow(() -> new AssertionError("no sub/b.txt.gz in " + zipped.getFiles()));
+        assertThat(Base64.getUrlDecoder().decode(nested.getNameBase64()))
+                .isEqualTo("sub/b.txt.gz".getBytes(StandardCharsets.UTF_8));
+        File nestedFile = jobs.downloadOutputFile(gzip.getId(), nested.getNameBase64());
+        assertThat(Files.readAllBytes(nestedFile.toPath()))
+                .isEqualTo(Files.readAllBytes(Path.of(zipped.getPath()).resolve("sub/b.txt.gz")));
 
         // a long job runs, a second queues behind it, a third is refused: 429 with Retry-After
         Job running = jobs.submitJob(wc("big"), null);

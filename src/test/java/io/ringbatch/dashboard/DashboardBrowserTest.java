@@ -243,6 +243,21 @@ class DashboardBrowserTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> assertReadableContrast(admin))
                 .hasMessageContaining("P#pale");
         admin.js("document.getElementById('pale').remove()");
+
+        // a name that is not UTF-8 (Latin-1 "caf\xE9.txt", written by descriptor: a Path cannot carry it) is
+        // shown in its display form and links to the download by its bytes, ?path=
+        try (io.ringbatch.io.Dir out = io.ringbatch.io.Dir.open(Path.of(http.job(id).path("output").path("path")
+                .asString()))) {
+            io.ringbatch.io.Dir.closeFd(out.openFd(io.ringbatch.io.FileNames.of(new byte[] {'c', 'a', 'f', (byte) 0xE9,
+                    '.', 't', 'x', 't'}), io.ringbatch.io.Dir.O_WRONLY | io.ringbatch.io.Dir.O_CREAT, 0644));
+        }
+        admin.js("location.hash = '#/'");
+        admin.await(20, "the jobs list", d -> !admin.driver.getCurrentUrl().contains("#/jobs/"));
+        admin.js("location.hash = '#/jobs/" + id + "'");
+        admin.await(20, "the Latin-1 name linked by ?path=", d -> admin.all("#job-output a.output-file").stream()
+                .anyMatch(a -> a.getText().equals("caf\\xE9.txt")
+                        && a.getAttribute("href").endsWith("/api/jobs/" + id + "/output?path=Y2Fm6S50eHQ")));
+        assertThat(admin.js("return window.__sameDocument")).as("no reload").isEqualTo("yes");
         admin.find("back").click();
         admin.await(20, "the job's row at 100 %", d -> admin.all("#job-row-" + id + " .progress[data-percent='100']")
                 .size() == 1);
