@@ -13,6 +13,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -108,6 +109,9 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
     private AtomicBoolean stopSignal = new AtomicBoolean();
     private boolean allowHardLinks;
 
+    /** The plan's paths in byte order, a view without a copy: what {@link Operation#refusal} looks in. */
+    private final List<String> planPaths;
+
     public PartitionWork(JobFiles files, Plan plan, JobDefinition job, Operation operation, IoEngine engine,
                          int partition) {
         this.files = files;
@@ -119,6 +123,17 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
         Plan.PartitionEntry p = plan.partitions().get(partition);
         this.firstPiece = p.firstPiece();
         this.endPiece = p.endPiece();
+        this.planPaths = new AbstractList<>() {
+            @Override
+            public String get(int index) {
+                return plan.files().get(index).path();
+            }
+
+            @Override
+            public int size() {
+                return plan.files().size();
+            }
+        };
     }
 
     // ---- ItemStream -------------------------------------------------------------------------------
@@ -261,6 +276,17 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
         while (pieceIndex < endPiece) {
             if (cursor == null) {
                 Operation.Piece piece = plan.piece(pieceIndex);
+                String refused = operation.refusal(job.params(), piece.path(), planPaths);
+                if (refused != null) {
+                    // not an error of the input: whatever skipUnreadable says, the file is left out and listed
+                    String entry = piece.path() + ": " + refused;
+                    if (!skipped.contains(entry)) {
+                        skipped.add(entry);
+                    }
+                    pieceIndex++;
+                    resumeOffset = -1;
+                    continue;
+                }
                 String problem = changed(piece);
                 if (problem != null) {
                     if (!job.skipUnreadable()) {
