@@ -1,7 +1,5 @@
 package io.ringbatch.operation;
 
-import io.ringbatch.io.FileNames;
-
 /**
  * Names of the outputs made per input file ({@code gzip}, {@code csv-to-jsonl}): the input's byte
  * string with a suffix. Linux refuses a name component longer than 255 bytes (NAME_MAX, ENAMETOOLONG)
@@ -20,13 +18,16 @@ final class OutputNames {
         return path.length() - (path.lastIndexOf('/') + 1);
     }
 
-    /** Why {@code output} cannot name the output of {@code input}, or null when it can. */
+    /**
+     * Why {@code output} cannot name the output of {@code input}, or null when it can. ASCII only: the
+     * pipeline lists it after the input's name (a byte string), and the report shows both.
+     */
     static String refusal(String input, String output) {
         int length = lastComponentLength(output);
         if (length <= NAME_MAX) {
             return null;
         }
-        return "not processed: its output's name " + FileNames.display(output.substring(output.lastIndexOf('/') + 1))
-                + " would be " + length + " bytes long, and a file name has at most " + NAME_MAX;
+        return "not processed: its output's name would be " + length + " bytes long, and a file name has at most "
+                + NAME_MAX;
     }
 }
