@@ -89,9 +89,9 @@ class GzipOperationTest {
         Map<String, String> params = gzip.validate(Map.of());
         Path file = root.resolve(TestTrees.BIG);
         long size = Files.size(file);
-        List<Operation.Piece> pieces = List.of(new Operation.Piece(0, 0, TestTrees.BIG, file, 0, 100, size),
-                new Operation.Piece(1, 0, TestTrees.BIG, file, 100, size, size),
-                new Operation.Piece(2, 1, "empty.txt", root.resolve("empty.txt"), 0, 0, 0));
+        List<Operation.Piece> pieces = List.of(new Operation.Piece(0, 0, TestTrees.BIG, null, 0, 100, size),
+                new Operation.Piece(1, 0, TestTrees.BIG, null, 100, size, size),
+                new Operation.Piece(2, 1, "empty.txt", null, 0, 0, 0));
         List<byte[]> records = new ArrayList<>();
         Path out0 = Files.createDirectories(work.resolve("pieces")).resolve("0");
         Path out2 = work.resolve("pieces").resolve("2");
