@@ -1,24 +1,21 @@
 package io.ringbatch.batch;
 
+import io.ringbatch.io.Dir;
+import io.ringbatch.io.FileNames;
 import io.ringbatch.operation.MergeInput;
 import io.ringbatch.operation.Operation;
+import io.ringbatch.operation.StagingFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileVisitResult;
-import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,14 +25,31 @@ import org.springframework.batch.core.step.StepContribution;
 import org.springframework.batch.core.step.StepExecution;
 import org.springframework.batch.core.step.tasklet.Tasklet;
 import org.springframework.batch.infrastructure.repeat.RepeatStatus;
+import tools.jackson.databind.JsonNode;
 
 /**
  * The finish step: the operation merges every partition's records, in piece order, into a staging
  * directory beside the output (same file system), {@code job-report.json} is written there too, and the
- * staging directory is renamed to the output path in one step. Run again after a crash, it starts the
- * staging afresh; the work files stay until the output is in place.
+ * staging directory is renamed to the output path in one step. All of it by descriptor beneath
+ * {@code ringbatch.output-root} ({@link Dir}: no symbolic link followed below the root), so a link
+ * planted where the staging directory or the output goes redirects nothing.
+ * <p>
+ * It is idempotent. Run again after a crash or a stop before the rename, it starts the staging afresh;
+ * the work files stay until the output is in place. Run again after the rename (a stop or SIGTERM that
+ * landed between the rename and the step's commit ends the step STOPPED with the output in place), it
+ * finds an output directory whose {@code job-report.json} names this job and completes without touching
+ * it. A stop seen before the rename ends the step STOPPED with no output in place.
  */
 class FinishTasklet implements Tasklet {
+    static final String REPORT = "job-report.json";
+    private static final int DIR_MODE = 0777;
+
+    /**
+     * Test seam: called with the job id right after the rename, so that a test can stop or fail the step
+     * at exactly the moment the output is in place and the step not yet committed. Null outside tests.
+     */
+    static volatile java.util.function.Consumer<String> afterRename;
+
     private final Pipeline pipeline;
     private final Clock clock;
 
@@ -53,31 +67,116 @@ class FinishTasklet implements Tasklet {
         JobDefinition job = files.readDefinition();
         Plan plan = files.readPlan();
         Operation operation = pipeline.operation(job.operation());
-        Path output = job.outputPath();
-        Path staging = output.resolveSibling("." + output.getFileName() + ".ringbatch-staging");
-        deleteTree(staging);
-        Files.createDirectories(staging);
-        List<Operation.Piece> pieces = plan.operationPieces();
-        try {
-            merge(operation, job, plan, files, pieces, staging);
-            RunState state = pipeline.runStates().state(jobId);
-            writeReport(staging.resolve("job-report.json"), job, plan, state, execution);
-            moveIntoPlace(staging, output);
-        } catch (IOException | RuntimeException e) {
-            // a half-merged result helps nobody and holds the space a full disk needs back; the work files
-            // stay, so a restart merges again from them
-            try {
-                deleteTree(staging);
-            } catch (IOException cleanup) {
-                e.addSuppressed(cleanup);
+        // the root itself as configured (the admin's path, links in it followed); everything below by descriptor
+        java.nio.file.Files.createDirectories(pipeline.outputRoot());
+        String output = relativeOutput(pipeline.outputRoot(), job.outputPath());
+        int slash = output.lastIndexOf('/');
+        String parentName = slash < 0 ? "" : output.substring(0, slash);
+        String leaf = output.substring(slash + 1);
+        String stagingName = "." + leaf + ".ringbatch-staging";
+        try (Dir root = Dir.open(pipeline.outputRoot()); Dir work = files.open()) {
+            if (!parentName.isEmpty()) {
+                StagingFiles.mkdirs(root, parentName, DIR_MODE);
             }
-            throw e;
+            Dir parent = parentName.isEmpty() ? root : root.dir(parentName);
+            try {
+                if (finishedBefore(parent, leaf, jobId)) {
+                    deleteIfPresent(parent, stagingName);
+                    return RepeatStatus.FINISHED;
+                }
+                deleteIfPresent(parent, stagingName);
+                parent.mkdir(stagingName, DIR_MODE);
+                try {
+                    try (Dir staging = parent.dir(stagingName)) {
+                        merge(operation, job, plan, work, staging);
+                        RunState state = pipeline.runStates().state(jobId);
+                        writeReport(staging, job, plan, state, execution);
+                    }
+                    if (PartitionWork.StopSignals.of(files.dir()).get()) {
+                        // asked to stop before the output is in place: it stays out, and the step ends
+                        // STOPPED (Spring Batch turns terminate-only into STOPPED after the tasklet)
+                        deleteIfPresent(parent, stagingName);
+                        step.setTerminateOnly();
+                        return RepeatStatus.FINISHED;
+                    }
+                    moveIntoPlace(parent, stagingName, leaf, job.outputPath());
+                    java.util.function.Consumer<String> hook = afterRename;
+                    if (hook != null) {
+                        hook.accept(jobId);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // a half-merged result helps nobody and holds the space a full disk needs back; the work
+                    // files stay, so a restart merges again from them
+                    try {
+                        deleteIfPresent(parent, stagingName);
+                    } catch (IOException cleanup) {
+                        e.addSuppressed(cleanup);
+                    }
+                    throw e;
+                }
+            } finally {
+                if (parent != root) {
+                    parent.close();
+                }
+            }
         }
         return RepeatStatus.FINISHED;
     }
 
-    private static void merge(Operation operation, JobDefinition job, Plan plan, JobFiles files,
-                              List<Operation.Piece> pieces, Path staging) throws IOException {
+    /**
+     * The output path as a byte string relative to the output root: the path recorded at submission is
+     * real (links resolved then), so it is taken relative to the root's real path, or as configured.
+     */
+    static String relativeOutput(Path outputRoot, Path output) throws IOException {
+        Path real = outputRoot.toRealPath();
+        Path relative;
+        if (output.startsWith(real) && !output.equals(real)) {
+            relative = real.relativize(output);
+        } else if (output.startsWith(outputRoot) && !output.equals(outputRoot)) {
+            relative = outputRoot.relativize(output);
+        } else {
+            throw new IOException("the output path " + output + " is not inside the output root " + outputRoot);
+        }
+        StringBuilder sb = new StringBuilder();
+        for (Path part : relative) {
+            if (part.toString().equals("..")) {
+                throw new IOException("the output path " + output + " leaves the output root " + outputRoot);
+            }
+            if (!sb.isEmpty()) {
+                sb.append('/');
+            }
+            sb.append(part);
+        }
+        return FileNames.ofText(sb.toString());
+    }
+
+    /**
+     * Whether {@code leaf} is an output directory this job's own finish put in place: a real directory
+     * (no link) whose {@code job-report.json} names the job. An absent or empty directory is not.
+     */
+    static boolean finishedBefore(Dir parent, String leaf, String jobId) throws IOException {
+        try {
+            if (!parent.stat(leaf).isDirectory()) {
+                return false;
+            }
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+        try (Dir out = parent.dir(leaf)) {
+            JsonNode report = JobFiles.JSON.readTree(JobFiles.read(out, REPORT));
+            return jobId.equals(report.path("jobId").asString(null));
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException | RuntimeException e) {
+            // an unreadable or foreign report: not ours; the rename then says why the path is taken
+            return false;
+        }
+    }
+
+    private static void merge(Operation operation, JobDefinition job, Plan plan, Dir work, Dir staging)
+            throws IOException {
+        List<Operation.Piece> pieces = plan.operationPieces();
+        StagingFiles stagingFiles = StagingFiles.of(staging, piece -> JobFiles.openPieceOutput(work, piece));
         operation.merge(job.params(), new MergeInput() {
             @Override
             public List<Operation.Piece> pieces() {
@@ -87,24 +186,28 @@ class FinishTasklet implements Tasklet {
             @Override
             public void forEachRecord(RecordVisitor visitor) throws IOException {
                 for (int p = 0; p < plan.partitions().size(); p++) {
-                    Path rec = files.records(p);
-                    if (!Files.exists(rec)) {
-                        continue;
-                    }
-                    try (FileChannel ch = FileChannel.open(rec, StandardOpenOption.READ)) {
-                        readFrames(ch, pieces, visitor);
+                    try (FileChannel ch = JobFiles.openRecords(work, p)) {
+                        if (ch != null) {
+                            readFrames(ch, pieces, visitor);
+                        }
                     }
                 }
             }
 
             @Override
             public Path pieceOutput(int pieceIndex) {
-                return files.pieceOutput(pieceIndex);
+                return Dir.procPath(work.fd()).resolve(JobFiles.pieceOutputName(pieceIndex));
             }
 
             @Override
             public Path staging() {
-                return staging;
+                // for an operation that writes by path (tests' operations): beneath the held descriptor
+                return Dir.procPath(staging.fd());
+            }
+
+            @Override
+            public StagingFiles files() {
+                return stagingFiles;
             }
         });
     }
@@ -136,7 +239,7 @@ class FinishTasklet implements Tasklet {
         }
     }
 
-    private void writeReport(Path target, JobDefinition job, Plan plan, RunState state, JobExecution execution)
+    private void writeReport(Dir staging, JobDefinition job, Plan plan, RunState state, JobExecution execution)
             throws IOException {
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("jobId", job.jobId());
@@ -158,39 +261,63 @@ class FinishTasklet implements Tasklet {
         report.put("seconds", seconds);
         report.put("workerWaitSeconds", state.waitNanos() / 1e9);
         report.put("workerBusySeconds", state.busyNanos() / 1e9);
-        List<String> skipped = new ArrayList<>(pipeline.skipped(execution));
-        report.put("skipped", skipped);
-        JobFiles.writeAtomically(target, JobFiles.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
+        report.put("skipped", skipped(pipeline.skipped(execution), plan));
+        JobFiles.writeAtomically(staging, REPORT, JobFiles.JSON.writerWithDefaultPrettyPrinter()
+                .writeValueAsBytes(report));
     }
 
-    /** Renames the staging directory to the output path (which must not exist, or be empty). */
-    static void moveIntoPlace(Path staging, Path output) throws IOException {
-        Files.createDirectories(output.getParent());
+    /**
+     * The skipped input files as {@code {name, nameBase64, reason}}: name is the display form (invalid
+     * UTF-8 as \xHH), nameBase64 the exact bytes. A worker records "path: reason" with the path as a byte
+     * string; the longest planned path that prefixes the entry is its path (a name may hold ": " too).
+     */
+    static List<Map<String, String>> skipped(List<String> entries, Plan plan) {
+        List<String> paths = new ArrayList<>(plan.files().stream().map(Plan.FileEntry::path).toList());
+        paths.sort(Comparator.comparingInt(String::length).reversed());
+        List<Map<String, String>> out = new ArrayList<>();
+        for (String entry : entries) {
+            String name = null;
+            for (String p : paths) {
+                if (entry.startsWith(p + ": ")) {
+                    name = p;
+                    break;
+                }
+            }
+            String reason = name == null ? entry : entry.substring(name.length() + 2);
+            Map<String, String> item = new LinkedHashMap<>();
+            item.put("name", name == null ? null : FileNames.display(name));
+            item.put("nameBase64", name == null ? null : FileNames.base64(name));
+            item.put("reason", FileNames.display(reason));
+            out.add(item);
+        }
+        return out;
+    }
+
+    /**
+     * Renames the staging directory to the output path (which must not exist, or be an empty directory),
+     * renameat within one directory held open.
+     */
+    static void moveIntoPlace(Dir parent, String stagingName, String leaf, Path output) throws IOException {
         try {
-            Files.move(staging, output, StandardCopyOption.ATOMIC_MOVE);
-        } catch (DirectoryNotEmptyException e) {
-            throw new IOException("output path " + output + " is not empty; nothing was overwritten", e);
-        } catch (AtomicMoveNotSupportedException e) {
-            throw new IOException("cannot move the results into " + output + " in one step: " + e.getMessage(), e);
+            parent.rename(stagingName, parent, leaf);
+        } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.NotDirectoryException e) {
+            throw new IOException("output path " + output + " is taken (not an empty directory); nothing was "
+                    + "overwritten", e);
+        } catch (IOException e) {
+            // renameat(2) over a directory that is not empty: ENOTEMPTY (errno 39 on Linux)
+            String message = String.valueOf(e.getMessage());
+            if (message.contains("ENOTEMPTY") || message.contains("errno 39)")) {
+                throw new IOException("output path " + output + " is not empty; nothing was overwritten", e);
+            }
+            throw e;
         }
     }
 
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
+    private static void deleteIfPresent(Dir parent, String name) throws IOException {
+        try {
+            parent.deleteTree(name);
+        } catch (NoSuchFileException absent) {
+            // nothing left from an earlier run
         }
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

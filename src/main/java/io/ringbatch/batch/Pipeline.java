@@ -44,6 +44,11 @@ public class Pipeline {
         return Path.of(properties.dataDir().toString());
     }
 
+    /** ringbatch.output-root, absolute as configured (links in it are the admin's to make). */
+    public Path outputRoot() {
+        return properties.outputRoot().toAbsolutePath();
+    }
+
     public JobFiles files(String jobId) {
         return new JobFiles(dataDir(), jobId);
     }

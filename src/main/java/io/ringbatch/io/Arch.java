@@ -7,8 +7,8 @@ import java.util.Locale;
  * numbers are the same on x86_64 and aarch64 (the generic table); {@code O_DIRECT} and friends are not.
  */
 public enum Arch {
-    X86_64(425, 426, 427, 332, 0x4000, 0x10000, 0x20000),
-    AARCH64(425, 426, 427, 291, 0x10000, 0x4000, 0x8000);
+    X86_64(425, 426, 427, 332, 0x4000, 0x10000, 0x20000, 437, 217, 316),
+    AARCH64(425, 426, 427, 291, 0x10000, 0x4000, 0x8000, 437, 61, 276);
 
     public final long sysIoUringSetup;
     public final long sysIoUringEnter;
@@ -17,8 +17,13 @@ public enum Arch {
     public final int oDirect;
     public final int oDirectory;
     public final int oNofollow;
+    /** openat2 (Linux 5.6) has the same number on both; getdents64 and renameat2 do not. */
+    public final long sysOpenat2;
+    public final long sysGetdents64;
+    public final long sysRenameat2;
 
-    Arch(long setup, long enter, long register, long statx, int oDirect, int oDirectory, int oNofollow) {
+    Arch(long setup, long enter, long register, long statx, int oDirect, int oDirectory, int oNofollow,
+            long openat2, long getdents64, long renameat2) {
         this.sysIoUringSetup = setup;
         this.sysIoUringEnter = enter;
         this.sysIoUringRegister = register;
@@ -26,6 +31,9 @@ public enum Arch {
         this.oDirect = oDirect;
         this.oDirectory = oDirectory;
         this.oNofollow = oNofollow;
+        this.sysOpenat2 = openat2;
+        this.sysGetdents64 = getdents64;
+        this.sysRenameat2 = renameat2;
     }
 
     private static final Arch CURRENT = detect(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));

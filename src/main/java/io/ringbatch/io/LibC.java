@@ -51,6 +51,15 @@ final class LibC {
 
     static native int close(int fd) throws LastErrorException;
 
+    static native int mkdirat(int dirfd, byte[] path, int mode) throws LastErrorException;
+
+    static native int renameat(int olddirfd, byte[] oldpath, int newdirfd, byte[] newpath) throws LastErrorException;
+
+    static native int unlinkat(int dirfd, byte[] path, int flags) throws LastErrorException;
+
+    /** {@code ssize_t readlinkat(dirfd, path, buf, size)}: the link's bytes, not NUL-terminated. */
+    static native long readlinkat(int dirfd, byte[] path, byte[] buf, long size) throws LastErrorException;
+
     static native int fcntl(int fd, int cmd, long arg) throws LastErrorException;
 
     static native int posix_fadvise(int fd, long offset, long len, int advice);

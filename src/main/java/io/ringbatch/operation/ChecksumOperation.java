@@ -7,7 +7,6 @@ import java.io.OutputStream;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -87,8 +86,8 @@ public class ChecksumOperation implements Operation {
     @Override
     public void merge(Map<String, String> params, MergeInput in) throws IOException {
         String algorithm = Params.stored(params, ALGORITHM, "sha256");
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(
-                StagingFiles.resolve(in.staging(), fileName(algorithm))), 1 << 16)) {
+        try (OutputStream out = new BufferedOutputStream(in.files().stream(fileName(algorithm)),
+                1 << 16)) {
             in.forEachRecord((piece, bytes) -> {
                 byte[] path = FileNames.raw(piece.path());
                 boolean escape = needsEscape(path);

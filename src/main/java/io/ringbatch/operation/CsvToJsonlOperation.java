@@ -9,8 +9,6 @@ import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Collections;
@@ -149,13 +147,8 @@ public class CsvToJsonlOperation implements Operation {
                 throw new IOException("csv-to-jsonl: " + OutputNames.refusal(piece.path(), name) + " ("
                         + FileNames.display(piece.path()) + ")");
             }
-            Path target = StagingFiles.resolve(in.staging(), name);
-            Path output = in.pieceOutput(piece.index());
-            if (Files.exists(output)) {
-                StagingFiles.place(output, target);
-            } else {
-                StagingFiles.empty(target);
-            }
+            // a piece with no output (no rows) gives an empty file
+            in.files().place(piece.index(), name);
         }
     }
 

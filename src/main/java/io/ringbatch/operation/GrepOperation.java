@@ -109,7 +109,7 @@ public class GrepOperation implements Operation {
 
     @Override
     public void merge(Map<String, String> params, MergeInput in) throws IOException {
-        try (MergeOutput out = new MergeOutput(StagingFiles.resolve(in.staging(), OUTPUT))) {
+        try (MergeOutput out = in.files().output(OUTPUT)) {
             MergeVisitor visitor = new MergeVisitor(out, in.pieces());
             in.forEachRecord(visitor);
             visitor.endFile();

@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -95,20 +93,20 @@ public class GzipOperation implements Operation {
             while (j < pieces.size() && pieces.get(j).fileIndex() == pieces.get(i).fileIndex()) {
                 j++;
             }
-            List<Path> members = new ArrayList<>();
+            List<Integer> members = new ArrayList<>();
             boolean complete = true;
             for (Piece p : pieces.subList(i, j)) {
                 complete &= done.get(p.index());
-                members.add(in.pieceOutput(p.index()));
+                members.add(p.index());
             }
             String path = pieces.get(i).path();
             // a refused file has no records, so it is never complete: this only keeps the two rules together
             if (complete && refusal(params, path, List.of()) == null) {
-                Path target = StagingFiles.resolve(in.staging(), outputName(path));
+                String target = outputName(path);
                 if (members.size() == 1) {
-                    StagingFiles.place(members.get(0), target);
+                    in.files().place(members.get(0), target);
                 } else {
-                    StagingFiles.concatenate(members, target);
+                    in.files().concatenate(members, target);
                 }
             }
             i = j;

@@ -20,6 +20,14 @@ public interface MergeInput {
     /** Where the outputs go; the pipeline moves this directory into place when merge returns. */
     Path staging();
 
+    /**
+     * Writing into {@link #staging()} by descriptor, outputs named by byte strings: what operations use
+     * (the pipeline's own implementation holds the staging directory open beneath the output root).
+     */
+    default StagingFiles files() {
+        return StagingFiles.atPath(staging(), this::pieceOutput);
+    }
+
     @FunctionalInterface
     interface RecordVisitor {
         void record(Operation.Piece piece, ByteBuffer bytes) throws IOException;

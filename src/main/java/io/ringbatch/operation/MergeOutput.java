@@ -3,20 +3,18 @@ package io.ringbatch.operation;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * A buffered, sequential output file for a merge that can take back what it wrote since a mark (so a
  * file found incomplete half-way through its lines can be dropped without a second pass).
  */
-final class MergeOutput implements AutoCloseable {
+public final class MergeOutput implements AutoCloseable {
     private final FileChannel channel;
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 16);
 
-    MergeOutput(Path file) throws IOException {
-        channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
+    /** On a file {@link StagingFiles#output} opened (empty, by descriptor); closing this closes it. */
+    MergeOutput(FileChannel channel) {
+        this.channel = channel;
     }
 
     /** Bytes written so far. */

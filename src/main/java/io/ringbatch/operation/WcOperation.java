@@ -99,7 +99,7 @@ public class WcOperation implements Operation {
         for (Piece p : in.pieces()) {
             piecesOfFile.merge(p.fileIndex(), 1, Integer::sum);
         }
-        try (MergeOutput out = new MergeOutput(StagingFiles.resolve(in.staging(), OUTPUT))) {
+        try (MergeOutput out = in.files().output(OUTPUT)) {
             FileCounts file = new FileCounts();
             long[] total = new long[3];
             in.forEachRecord((piece, bytes) -> {

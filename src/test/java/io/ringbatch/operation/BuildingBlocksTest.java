@@ -163,9 +163,9 @@ class BuildingBlocksTest {
 
     @Test
     void stagingRefusesPathsThatLeaveIt(@TempDir Path dir) {
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StagingFiles.resolve(dir, "../escape"))
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StagingFiles.atPath(dir, i -> dir.resolve("p" + i)).empty("../escape"))
                 .isInstanceOf(IOException.class).hasMessageContaining("leaves the output directory");
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StagingFiles.resolve(dir, "/etc/passwd"))
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StagingFiles.atPath(dir, i -> dir.resolve("p" + i)).empty("/etc/passwd"))
                 .isInstanceOf(IOException.class);
     }
 }
