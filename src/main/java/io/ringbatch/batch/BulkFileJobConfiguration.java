@@ -149,7 +149,8 @@ public class BulkFileJobConfiguration {
             throws java.io.IOException {
         JobFiles files = pipeline.files(jobId);
         return new PartitionWork(files, pipeline.plan(jobId), files.readDefinition(),
-                pipeline.operation(files.readDefinition().operation()), pipeline.engine(), partition);
+                pipeline.operation(files.readDefinition().operation()), pipeline.engine(), partition,
+                pipeline.inputRoots(), pipeline.instanceId());
     }
 
     @Bean

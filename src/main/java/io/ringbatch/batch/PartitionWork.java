@@ -1,5 +1,7 @@
 package io.ringbatch.batch;
 
+import io.ringbatch.io.Dir;
+import io.ringbatch.io.InputFile;
 import io.ringbatch.io.IoEngine;
 import io.ringbatch.operation.FragmentSink;
 import io.ringbatch.operation.Operation;
@@ -9,10 +11,8 @@ import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +48,11 @@ import org.springframework.batch.infrastructure.item.ItemStreamReader;
  * An input file with more than one hard link is refused (skipped with {@code skipUnreadable}) unless
  * the job runs with hard links allowed ({@link Planner#hardLinksAllowed}): its other name may lie
  * outside the input root. The planner refuses it first; this checks again when the file is opened.
+ * <p>
+ * Input is reached by descriptor only: the root is opened again at each {@link #open} and must still lie
+ * under {@code ringbatch.input-roots} ({@link InputRoots}); each file is opened beneath it following no
+ * link, and what was opened is checked against the plan (inode, size, modification time, and the device
+ * on the instance that planned), so a file or directory swapped since planning is failed as changed.
  */
 public class PartitionWork implements ItemStreamReader<ItemResult> {
     static final String PIECE = "rb.piece";
@@ -74,6 +79,10 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
     private final int partition;
     private final int firstPiece;
     private final int endPiece;
+    private final InputRoots inputRoots;
+    private final String instanceId;
+    /** The input root, opened by descriptor at each open (start, restart, resume) and checked again. */
+    private Dir root;
 
     private int pieceIndex;
     private long resumeOffset = -1;
@@ -113,7 +122,9 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
     private final List<String> planPaths;
 
     public PartitionWork(JobFiles files, Plan plan, JobDefinition job, Operation operation, IoEngine engine,
-                         int partition) {
+                         int partition, InputRoots inputRoots, String instanceId) {
+        this.inputRoots = inputRoots;
+        this.instanceId = instanceId;
         this.files = files;
         this.plan = plan;
         this.job = job;
@@ -156,6 +167,11 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
         skipped = s == null ? new ArrayList<>() : new ArrayList<>(s);
         recordsAtPieceStart = recordsSize;
         openedPiece = pieceIndex;
+        try {
+            root = inputRoots.open(job.inputRoot());
+        } catch (IOException e) {
+            throw new ItemStreamException(e.getMessage(), e);
+        }
         try {
             Path rec = files.records(partition);
             Files.createDirectories(rec.getParent());
@@ -244,6 +260,10 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
             cursor.close();
             cursor = null;
         }
+        if (root != null) {
+            root.close();
+            root = null;
+        }
         closeQuietly(records);
         closeQuietly(output);
         records = null;
@@ -275,7 +295,7 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
     private BlockItem nextBlock() throws Exception {
         while (pieceIndex < endPiece) {
             if (cursor == null) {
-                Operation.Piece piece = plan.piece(pieceIndex);
+                Operation.Piece piece = plan.piece(pieceIndex, root);
                 String refused = operation.refusal(job.params(), piece.path(), planPaths);
                 if (refused != null) {
                     // not an error of the input: whatever skipUnreadable says, the file is left out and listed
@@ -287,19 +307,13 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
                     resumeOffset = -1;
                     continue;
                 }
-                String problem = changed(piece);
-                if (problem != null) {
-                    if (!job.skipUnreadable()) {
-                        throw new IOException(problem);
-                    }
-                    skipped.add(piece.path() + ": " + problem);
-                    pieceIndex++;
-                    resumeOffset = -1;
-                    continue;
-                }
                 long at = operation.resumableMidPiece() ? resumeOffset : -1;
+                // opened beneath the root, no link followed, and checked on the opened descriptor against the
+                // plan: a file swapped, changed or linked since it was planned fails here, not after a read
+                InputFile input = InputFile.beneath(root, piece.path(),
+                        plan.expected(piece.fileIndex(), instanceId, !allowHardLinks));
                 try {
-                    cursor = new PieceCursor(engine, piece, operation.split(), at, HELD);
+                    cursor = new PieceCursor(engine, piece, input, operation.split(), at, HELD);
                 } catch (IOException e) {
                     if (!job.skipUnreadable()) {
                         throw e;
@@ -319,34 +333,6 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
             cursor = null;
             pieceIndex++;
             resumeOffset = -1;
-        }
-        return null;
-    }
-
-    /**
-     * Why the file no longer matches the plan, or may not be read (more than one hard link, unless
-     * allowed), or null when it still matches and may be read.
-     */
-    private String changed(Operation.Piece piece) {
-        Plan.FileEntry f = plan.files().get(piece.fileIndex());
-        BasicFileAttributes now;
-        try {
-            now = Files.readAttributes(piece.absolutePath(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException e) {
-            return "input file " + piece.path() + " cannot be read any more: " + e;
-        }
-        if (!now.isRegularFile()) {
-            return "input file " + piece.path() + " is no longer a regular file";
-        }
-        if (!allowHardLinks) {
-            String refused = Planner.hardLinkRefusal(piece.absolutePath(), piece.path());
-            if (refused != null) {
-                return refused;
-            }
-        }
-        if (now.size() != f.size() || now.lastModifiedTime().toMillis() != f.mtimeMillis()) {
-            return "input file " + piece.path() + " changed while the job ran (size " + f.size() + " -> " + now.size()
-                    + ", modified " + f.mtimeMillis() + " -> " + now.lastModifiedTime().toMillis() + ")";
         }
         return null;
     }

@@ -2,6 +2,7 @@ package io.ringbatch.batch;
 
 import io.ringbatch.io.Block;
 import io.ringbatch.io.BlockReader;
+import io.ringbatch.io.InputFile;
 import io.ringbatch.io.IoEngine;
 import io.ringbatch.operation.Operation;
 import java.io.IOException;
@@ -17,6 +18,7 @@ import java.nio.ByteBuffer;
 final class PieceCursor implements AutoCloseable {
     private final IoEngine engine;
     private final Operation.Piece piece;
+    private final InputFile input;
     private final boolean lines;
     private final int held;
     private BlockReader reader;
@@ -30,11 +32,15 @@ final class PieceCursor implements AutoCloseable {
     private long consumedTo;
 
     /**
+     * @param input    the piece's file beneath the root held by descriptor, with what the plan saw of it: every
+     *                 open (the range, and the tail of its last line) is checked against it
      * @param resumeAt where to continue (a line start for LINES), or -1 to start the piece afresh
      */
-    PieceCursor(IoEngine engine, Operation.Piece piece, Operation.Split split, long resumeAt, int held) throws IOException {
+    PieceCursor(IoEngine engine, Operation.Piece piece, InputFile input, Operation.Split split, long resumeAt, int held)
+            throws IOException {
         this.engine = engine;
         this.piece = piece;
+        this.input = input;
         this.lines = split == Operation.Split.LINES;
         this.held = held;
         long from = resumeAt >= 0 ? resumeAt : piece.start();
@@ -43,9 +49,9 @@ final class PieceCursor implements AutoCloseable {
             dataDone = true; // a resumed range whose lines are all done
         } else if (lines && resumeAt < 0 && piece.start() > 0) {
             skipping = true;
-            reader = engine.open(piece.absolutePath(), piece.start() - 1, piece.end(), held);
+            reader = engine.open(input, piece.start() - 1, piece.end(), held);
         } else {
-            reader = engine.open(piece.absolutePath(), from, piece.end(), held);
+            reader = engine.open(input, from, piece.end(), held);
         }
     }
 
@@ -91,7 +97,7 @@ final class PieceCursor implements AutoCloseable {
                     // the range's last line goes on past its end: read on until it ends
                     closeReader();
                     inTail = true;
-                    reader = engine.open(piece.absolutePath(), piece.end(), piece.fileSize(), held);
+                    reader = engine.open(input, piece.end(), piece.fileSize(), held);
                     continue;
                 }
                 if (carry != null && carry.position() > 0) {

@@ -77,6 +77,16 @@ public class Pipeline {
         return pipeline.commitInterval();
     }
 
+    /** The configured input roots, which a job's root must still lie under each time it is opened. */
+    public InputRoots inputRoots() {
+        return new InputRoots(properties.inputRoots());
+    }
+
+    /** This instance's {@code ringbatch.instance-id}: a plan compares devices only where it was made. */
+    public String instanceId() {
+        return properties.instanceId();
+    }
+
     public Planner planner() {
         return new Planner(pipeline.splitSize().toBytes(), properties.workers());
     }

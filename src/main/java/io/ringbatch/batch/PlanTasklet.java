@@ -1,7 +1,7 @@
 package io.ringbatch.batch;
 
+import io.ringbatch.io.Dir;
 import io.ringbatch.operation.Operation;
-import java.nio.file.Files;
 import java.util.List;
 import org.springframework.batch.core.step.StepContribution;
 import org.springframework.batch.core.scope.context.ChunkContext;
@@ -9,7 +9,8 @@ import org.springframework.batch.core.step.tasklet.Tasklet;
 import org.springframework.batch.infrastructure.repeat.RepeatStatus;
 
 /**
- * The plan step: walks the input and writes {@code plan.json}; its totals go in the step's context. Input
+ * The plan step: opens the input root by descriptor ({@link InputRoots}), walks it and writes
+ * {@code plan.json}; its totals go in the step's context. Input
  * files with more than one hard link fail the job here, naming the first, unless hard links are allowed
  * or the job skips unreadable files (see {@link Planner}).
  */
@@ -32,11 +33,13 @@ class PlanTasklet implements Tasklet {
         JobFiles files = pipeline.files(jobId);
         JobDefinition job = files.readDefinition();
         Operation operation = pipeline.operation(job.operation());
-        if (!Files.isDirectory(job.inputRoot())) {
-            throw new java.io.IOException("input root " + job.inputRoot() + " is not a directory any more");
-        }
         Planner planner = pipeline.planner().allowHardLinks(Planner.hardLinksAllowed(files));
-        Plan plan = planner.plan(job.inputRoot(), job.include(), job.exclude(), operation.split());
+        Plan plan;
+        // opened by descriptor and checked to lie under the input roots again: the job may have waited
+        // (queued, stopped) since its submission checked the path
+        try (Dir root = pipeline.inputRoots().open(job.inputRoot())) {
+            plan = planner.plan(root, pipeline.instanceId(), job.include(), job.exclude(), operation.split());
+        }
         List<String> refused = planner.refused();
         if (!refused.isEmpty() && !job.skipUnreadable()) {
             // refused like an unreadable file, before any work: with skipUnreadable the partitions skip them

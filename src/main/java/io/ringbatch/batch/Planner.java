@@ -1,26 +1,31 @@
 package io.ringbatch.batch;
 
+import io.ringbatch.io.Dir;
+import io.ringbatch.io.FileNames;
+import io.ringbatch.io.Stat;
 import io.ringbatch.operation.Operation;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
- * Walks the input root and cuts the work. Only regular files are taken; symbolic links are not
- * followed (a link could lead out of the root), and neither are devices, FIFOs or sockets. Files are
- * sorted by the bytes of their relative path, as {@code LC_ALL=C sort} would, because the outputs are
- * ordered that way. Large files of operations that may split are cut into ranges of about
+ * Walks the input root and cuts the work. The walk goes by descriptor: each directory is opened beneath
+ * its parent's descriptor ({@link Dir}, no link followed), listed with {@code getdents64} and its entries
+ * looked at with {@code statx(AT_SYMLINK_NOFOLLOW)} relative to it, so no path is resolved twice and a
+ * directory swapped for a link during the walk fails the plan instead of leading out of the root. Only
+ * regular files are taken; symbolic links are not followed, and neither are devices, FIFOs or sockets.
+ * Names are byte strings ({@link FileNames}) whatever the locale. Files are sorted by the bytes of their
+ * relative path, as {@code LC_ALL=C sort} would, because the outputs are ordered that way. Large files of operations that may split are cut into ranges of about
  * {@code splitBytes}; partitions then take contiguous pieces until they hold about
  * {@code total / (workers * 4)} bytes (at least {@code splitBytes / 4}), so that every worker has
  * several partitions to take and a slow one does not hold the job up.
@@ -78,59 +83,45 @@ public final class Planner {
         return Files.exists(files.dir().resolve(ALLOW_HARD_LINKS_MARKER), LinkOption.NOFOLLOW_LINKS);
     }
 
-    /**
-     * Why {@code file} (a regular file, {@code path} relative to the root) may not be read when hard links
-     * are refused, or null: it has more than one link, or its link count cannot be read.
-     */
-    static String hardLinkRefusal(Path file, String path) {
-        int links;
-        try {
-            links = (Integer) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return "input file " + path + ": its hard links cannot be counted (" + e.getMessage() + "); ringbatch "
-                    + "reads only files with one link unless " + ALLOW_HARD_LINKS_KEY + "=true";
-        }
+    /** Why a file with {@code links} hard links may not be read when hard links are refused, or null. */
+    static String hardLinkRefusal(String path, long links) {
         if (links <= 1) {
             return null;
         }
-        return "input file " + path + " has " + links + " hard links; another name of it may lie outside the input "
-                + "root, and ringbatch reads only files with one link unless " + ALLOW_HARD_LINKS_KEY + "=true";
+        return "input file " + FileNames.display(path) + " has " + links + " hard links; another name of it may lie"
+                + " outside the input root, and ringbatch reads only files with one link unless " + ALLOW_HARD_LINKS_KEY
+                + "=true";
     }
 
+    /** Plans the tree at {@code root} (tools and tests): opened as configured, walked by descriptor. */
     public Plan plan(Path root, List<String> include, List<String> exclude, Operation.Split split) throws IOException {
-        refused.clear();
-        List<PathMatcher> includes = matchers(include);
-        List<PathMatcher> excludes = matchers(exclude);
-        List<Plan.FileEntry> files = new ArrayList<>();
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                if (!attrs.isRegularFile()) {
-                    return FileVisitResult.CONTINUE;
-                }
-                Path rel = root.relativize(file);
-                if ((!includes.isEmpty() && includes.stream().noneMatch(m -> m.matches(rel)))
-                        || excludes.stream().anyMatch(m -> m.matches(rel))) {
-                    return FileVisitResult.CONTINUE;
-                }
-                String path = slashed(rel);
-                if (!allowHardLinks) {
-                    String refusal = hardLinkRefusal(file, path);
-                    if (refusal != null) {
-                        refused.add(refusal);
-                    }
-                }
-                files.add(new Plan.FileEntry(path, attrs.size(), attrs.lastModifiedTime().toMillis()));
-                return FileVisitResult.CONTINUE;
-            }
+        try (Dir dir = Dir.open(root.toAbsolutePath())) {
+            return plan(dir, null, include, exclude, split);
+        }
+    }
 
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-                throw new IOException("cannot read " + root.relativize(file) + " while planning: " + e.getMessage(), e);
+    /**
+     * Plans the tree beneath {@code root}, a root held by descriptor.
+     *
+     * @param instance the planning instance's id, recorded so that only it compares devices later
+     */
+    public Plan plan(Dir root, String instance, List<String> include, List<String> exclude, Operation.Split split)
+            throws IOException {
+        refused.clear();
+        List<Predicate<String>> includes = matchers(include);
+        List<Predicate<String>> excludes = matchers(exclude);
+        List<Plan.FileEntry> files = new ArrayList<>();
+        walk(root, "", includes, excludes, files);
+        files.sort(Comparator.comparing(Plan.FileEntry::path, FileNames.ORDER));
+        if (!allowHardLinks) {
+            for (Plan.FileEntry f : files) {
+                String refusal = hardLinks.containsKey(f.path()) ? hardLinkRefusal(f.path(), hardLinks.get(f.path())) : null;
+                if (refusal != null) {
+                    refused.add(refusal);
+                }
             }
-        });
-        files.sort(Comparator.comparing(f -> f.path().getBytes(StandardCharsets.UTF_8), Arrays::compareUnsigned));
-        refused.sort(Comparator.comparing(r -> r.getBytes(StandardCharsets.UTF_8), Arrays::compareUnsigned));
+        }
+        hardLinks.clear();
 
         List<Plan.PieceEntry> pieces = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
@@ -162,27 +153,84 @@ public final class Planner {
         if (first < pieces.size() || partitions.isEmpty()) {
             partitions.add(new Plan.PartitionEntry(first, pieces.size(), bytes));
         }
-        return new Plan(root.toString(), files, pieces, partitions);
+        return new Plan(root.name(), instance, files, pieces, partitions);
     }
 
-    private static List<PathMatcher> matchers(List<String> globs) {
-        List<PathMatcher> out = new ArrayList<>();
+    /** Files with more than one link seen by the last walk, by path. */
+    private final java.util.Map<String, Long> hardLinks = new java.util.HashMap<>();
+
+    /** Depth first; a directory's descriptor is held only while its subtree is walked. */
+    private void walk(Dir dir, String prefix, List<Predicate<String>> includes, List<Predicate<String>> excludes,
+                      List<Plan.FileEntry> files) throws IOException {
+        List<Dir.Entry> entries;
+        try {
+            entries = dir.list();
+        } catch (IOException e) {
+            throw new IOException("cannot read " + where(prefix) + " while planning: " + e.getMessage(), e);
+        }
+        for (Dir.Entry entry : entries) {
+            String rel = prefix + entry.name();
+            if (entry.isSymlink()) {
+                continue; // not followed: it could lead out of the root
+            }
+            if (!entry.isDirectory() && !entry.isRegular() && !entry.isUnknown()) {
+                continue; // a device, FIFO or socket
+            }
+            Stat stat;
+            try {
+                stat = dir.stat(entry.name());
+            } catch (NoSuchFileException e) {
+                continue; // removed since it was listed
+            } catch (IOException e) {
+                throw new IOException("cannot read " + where(rel) + " while planning: " + e.getMessage(), e);
+            }
+            if (stat.isDirectory()) {
+                try (Dir sub = dir.dir(entry.name())) {
+                    walk(sub, rel + "/", includes, excludes, files);
+                } catch (NoSuchFileException e) {
+                    // removed since it was listed
+                } catch (IOException e) {
+                    // among others: swapped for a link since it was listed
+                    throw new IOException("cannot read " + where(rel) + " while planning: " + e.getMessage(), e);
+                }
+            } else if (stat.isRegular()) {
+                if ((!includes.isEmpty() && includes.stream().noneMatch(m -> m.test(rel)))
+                        || excludes.stream().anyMatch(m -> m.test(rel))) {
+                    continue;
+                }
+                if (stat.nlink() > 1) {
+                    hardLinks.put(rel, stat.nlink());
+                }
+                files.add(new Plan.FileEntry(rel, stat.size(), stat.mtimeNanos(), stat.ino(), stat.dev()));
+            }
+        }
+    }
+
+    private static String where(String rel) {
+        return rel.isEmpty() ? "the input root" : FileNames.display(rel);
+    }
+
+    /**
+     * The globs as matchers of byte-string relative paths. For now Java's glob matcher, on the path as
+     * text where its bytes are UTF-8 and the JVM can name it (a name it cannot represent matches no glob).
+     */
+    private List<Predicate<String>> matchers(List<String> globs) {
+        List<Predicate<String>> out = new ArrayList<>();
         if (globs != null) {
             for (String g : globs) {
-                out.add(FileSystems.getDefault().getPathMatcher("glob:" + g));
+                PathMatcher matcher = FileSystems.getDefault().getPathMatcher("glob:" + g);
+                out.add(rel -> {
+                    if (!FileNames.isUtf8(rel)) {
+                        return false;
+                    }
+                    try {
+                        return matcher.matches(Path.of(new String(FileNames.raw(rel), StandardCharsets.UTF_8)));
+                    } catch (InvalidPathException e) {
+                        return false;
+                    }
+                });
             }
         }
         return out;
-    }
-
-    private static String slashed(Path rel) {
-        StringBuilder sb = new StringBuilder();
-        for (Path part : rel) {
-            if (!sb.isEmpty()) {
-                sb.append('/');
-            }
-            sb.append(part);
-        }
-        return sb.toString();
     }
 }

@@ -1,7 +1,6 @@
 package io.ringbatch.io;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -32,7 +31,8 @@ abstract class AbstractEngine implements IoEngine {
     }
 
     @Override
-    public final BlockReader open(Path path, long start, long end, int held) throws IOException {
+    public final BlockReader open(InputFile input, long start, long end, int held) throws IOException {
+        String path = input.name();
         if (held < 1) {
             throw new IllegalArgumentException("held must be at least 1: " + held);
         }
@@ -42,7 +42,7 @@ abstract class AbstractEngine implements IoEngine {
         if (start < 0 || (end >= 0 && end < start)) {
             throw new IllegalArgumentException("bad range [" + start + ", " + end + ") for " + path);
         }
-        OpenFile file = openFile(path, options.direct());
+        OpenFile file = openFile(input, options.direct());
         try {
             long stop = end < 0 ? file.size : end;
             if (stop > file.size) {
@@ -62,7 +62,7 @@ abstract class AbstractEngine implements IoEngine {
     }
 
     /** Opens a regular file for reading, with O_DIRECT if asked for and the file system allows it. */
-    abstract OpenFile openFile(Path path, boolean direct) throws IOException;
+    abstract OpenFile openFile(InputFile input, boolean direct) throws IOException;
 
     /** Starts (or queues until {@link #flush}) the read that {@code slot} describes. */
     abstract void submit(PrefetchingReader.Slot slot) throws IOException;

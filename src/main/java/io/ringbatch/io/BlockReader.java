@@ -1,7 +1,6 @@
 package io.ringbatch.io;
 
 import java.io.IOException;
-import java.nio.file.Path;
 
 /**
  * Reads a file, or the byte range {@code [start, end)} of it, as a sequence of blocks in file order
@@ -25,7 +24,8 @@ public interface BlockReader extends AutoCloseable {
 
     long end();
 
-    Path path();
+    /** The file for messages: its root and its name beneath it (display form). */
+    String path();
 
     /** Whether the reads bypass the page cache (O_DIRECT). */
     boolean direct();

@@ -4,10 +4,8 @@ import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -40,7 +38,7 @@ public final class BlockingEngine extends AbstractEngine {
     private static final class ChannelFile extends OpenFile {
         final FileChannel channel;
 
-        ChannelFile(Path path, FileChannel channel, long size, boolean direct, int align) {
+        ChannelFile(String path, FileChannel channel, long size, boolean direct, int align) {
             super(path, size, direct, align);
             this.channel = channel;
         }
@@ -55,43 +53,35 @@ public final class BlockingEngine extends AbstractEngine {
         }
     }
 
+    /**
+     * Opens by descriptor beneath the root, non-blocking, and checks that descriptor ({@link InputFile});
+     * the channel then reopens that same inode through {@code /proc/self/fd/N}, never the name, so a FIFO
+     * or a link swapped in after the check cannot be what a blocking {@code FileChannel.open} meets.
+     */
     @Override
-    OpenFile openFile(Path path, boolean direct) throws IOException {
-        BasicFileAttributes attributes;
+    OpenFile openFile(InputFile input, boolean direct) throws IOException {
+        InputFile.Opened opened = input.open();
         try {
-            attributes = Files.readAttributes(path, BasicFileAttributes.class);
-        } catch (IOException e) {
-            throw cannotOpen(path, e);
-        }
-        if (attributes.isDirectory()) {
-            throw new IOException(path + ": is a directory: " + Errno.describe(Errno.EISDIR));
-        }
-        if (!attributes.isRegularFile()) {
-            throw new IOException(path + ": not a regular file; only regular files are read");
-        }
-        if (direct) {
-            try {
-                int align = (int) Math.min(BufferPool.PAGE, Math.max(512, Files.getFileStore(path).getBlockSize()));
-                FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
-                return new ChannelFile(path, channel, channel.size(), true, align);
-            } catch (IOException | UnsupportedOperationException e) {
-                // the file system refuses O_DIRECT: read through the page cache
+            Path same = Dir.procPath(opened.fd());
+            long size = opened.stat().size();
+            if (direct) {
+                try {
+                    // the page is a multiple of every logical block size Linux supports (512 to 4096)
+                    FileChannel channel = FileChannel.open(same, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
+                    return new ChannelFile(input.name(), channel, size, true, BufferPool.PAGE);
+                } catch (IOException | UnsupportedOperationException e) {
+                    // the file system refuses O_DIRECT: read through the page cache
+                }
             }
+            try {
+                FileChannel channel = FileChannel.open(same, StandardOpenOption.READ);
+                return new ChannelFile(input.name(), channel, size, false, 1);
+            } catch (IOException e) {
+                throw new IOException(input.name() + ": cannot open: " + e.getMessage(), e);
+            }
+        } finally {
+            Dir.closeFd(opened.fd());
         }
-        try {
-            FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
-            return new ChannelFile(path, channel, channel.size(), false, 1);
-        } catch (IOException e) {
-            throw cannotOpen(path, e);
-        }
-    }
-
-    /** The Java exception as the io_uring engine would say it: with the errno it stands for. */
-    private static IOException cannotOpen(Path path, IOException e) {
-        String why = e instanceof java.nio.file.NoSuchFileException ? Errno.describe(Errno.ENOENT)
-                : e instanceof java.nio.file.AccessDeniedException ? Errno.describe(Errno.EACCES)
-                : e.getMessage();
-        return new IOException(path + ": cannot open: " + why, e);
     }
 
     @Override

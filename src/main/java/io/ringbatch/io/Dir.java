@@ -453,8 +453,8 @@ public final class Dir implements AutoCloseable {
     /** An errno as the exception java.nio.file would throw, with the path and, for links, why. */
     static IOException failure(String path, int errno) {
         return switch (errno) {
-            case Errno.ENOENT -> new NoSuchFileException(path);
-            case 17 -> new FileAlreadyExistsException(path);
+            case Errno.ENOENT -> new NoSuchFileException(path, null, Errno.describe(errno));
+            case 17 -> new FileAlreadyExistsException(path, null, Errno.describe(errno));
             case Errno.EACCES, Errno.EPERM -> new AccessDeniedException(path, null, Errno.describe(errno));
             case Errno.ELOOP -> new IOException(path + ": a symbolic link is in the way, and links are not followed"
                     + " beneath a root: " + Errno.describe(errno));

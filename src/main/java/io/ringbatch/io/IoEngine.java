@@ -13,7 +13,7 @@ public interface IoEngine extends AutoCloseable {
     /** "io_uring" or "blocking". */
     String name();
 
-    /** A reader over the whole file. */
+    /** A reader over the whole file (named by a path: tools and tests; the pipeline opens beneath a root). */
     default BlockReader open(Path path) throws IOException {
         return open(path, 0, -1);
     }
@@ -31,7 +31,15 @@ public interface IoEngine extends AutoCloseable {
      * before releasing them (a batch step reads a whole chunk before it processes it): the reader then
      * keeps {@code held} slots for them beside its read-ahead.
      */
-    BlockReader open(Path path, long start, long end, int held) throws IOException;
+    default BlockReader open(Path path, long start, long end, int held) throws IOException {
+        return open(InputFile.of(path), start, end, held);
+    }
+
+    /**
+     * As {@link #open(Path, long, long, int)}, for a file beneath a root held by descriptor: opened with no
+     * link followed and checked on the opened descriptor (a regular file, and the one the plan saw).
+     */
+    BlockReader open(InputFile file, long start, long end, int held) throws IOException;
 
     IoOptions options();
 

@@ -1,7 +1,6 @@
 package io.ringbatch.io;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -101,8 +100,8 @@ public final class IoUringEngine extends AbstractEngine {
     }
 
     @Override
-    OpenFile openFile(Path path, boolean direct) throws IOException {
-        return NativeFile.open(path, direct);
+    OpenFile openFile(InputFile input, boolean direct) throws IOException {
+        return NativeFile.open(input, direct);
     }
 
     @Override

@@ -1,16 +1,15 @@
 package io.ringbatch.io;
 
-import java.nio.file.Path;
-
 /** A file an engine opened for a reader: its handle, what it was at open, and how reads must align. */
 abstract class OpenFile implements AutoCloseable {
-    final Path path;
+    /** The file for messages: its root as configured and its name beneath (display form). */
+    final String path;
     final long size;
     final boolean direct;
     /** Offsets, lengths and buffer addresses of direct reads are multiples of this; 1 when buffered. */
     final int align;
 
-    OpenFile(Path path, long size, boolean direct, int align) {
+    OpenFile(String path, long size, boolean direct, int align) {
         this.path = path;
         this.size = size;
         this.direct = direct;

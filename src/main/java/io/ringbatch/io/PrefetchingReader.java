@@ -3,7 +3,6 @@ package io.ringbatch.io;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -381,7 +380,7 @@ final class PrefetchingReader implements BlockReader {
     }
 
     @Override
-    public Path path() {
+    public String path() {
         return file.path;
     }
 

@@ -1,8 +1,8 @@
 package io.ringbatch.operation;
 
+import io.ringbatch.io.Dir;
 import java.io.IOException;
 import java.io.Serializable;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -96,7 +96,7 @@ public interface Operation {
      * byte string (one char per byte of the name, see {@code FileNames}): outputs write its bytes with
      * {@code FileNames.raw}, never through a charset.
      */
-    record Piece(int index, int fileIndex, String path, Path absolutePath, long start, long end, long fileSize) {
+    record Piece(int index, int fileIndex, String path, Dir root, long start, long end, long fileSize) {
         public boolean wholeFile() {
             return start == 0 && end == fileSize;
         }

@@ -1,5 +1,6 @@
 package io.ringbatch.batch;
 
+import io.ringbatch.io.FileNames;
 import io.ringbatch.operation.FragmentSink;
 import io.ringbatch.operation.InvalidParameterException;
 import io.ringbatch.operation.MergeInput;
@@ -114,11 +115,12 @@ public class CopyOperation implements Operation {
         List<String> unterminated = new ArrayList<>();
         in.forEachRecord((piece, bytes) -> {
             if (bytes.remaining() != 8) {
-                unterminated.add(piece.path() + "@" + piece.start());
+                unterminated.add(FileNames.display(piece.path()) + "@" + piece.start());
             }
         });
         for (Piece piece : in.pieces()) {
-            Path target = in.staging().resolve(piece.path());
+            // the tests' names are UTF-8, which the display form keeps as it is
+            Path target = in.staging().resolve(FileNames.display(piece.path()));
             Files.createDirectories(target.getParent());
             Path part = in.pieceOutput(piece.index());
             try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,

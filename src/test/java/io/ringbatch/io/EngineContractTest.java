@@ -401,7 +401,7 @@ class EngineContractTest {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE)) {
             ch.force(true);
         }
-        NativeFile f = NativeFile.open(path, false);
+        NativeFile f = NativeFile.open(InputFile.of(path), false);
         try {
             LibC.posix_fadvise(f.fd, offset, length, 4 /* POSIX_FADV_DONTNEED */);
         } finally {
