@@ -91,7 +91,7 @@ class OperationsThroughPipelineTest {
         for (int i = 0; i < rows.size(); i++) {
             String[] mine = rows.get(i).split("\t");
             String[] theirs = refLines.next().trim().split("\\s+", 4);
-            assertThat(mine[0]).isEqualTo(i < paths.size() ? paths.get(i) : "total");
+            assertThat(mine[0]).isEqualTo(i < paths.size() ? paths.get(i).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n") : "total");
             assertThat(Arrays.copyOfRange(mine, 1, 4)).as("row %s", rows.get(i))
                     .containsExactly(theirs[0], theirs[1], theirs[2]);
         }
