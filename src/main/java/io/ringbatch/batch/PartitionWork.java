@@ -13,6 +13,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -117,6 +118,9 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
     private AtomicBoolean stopSignal = new AtomicBoolean();
     private boolean allowHardLinks;
 
+    /** The plan's paths in byte order, a view without a copy: what {@link Operation#refusal} looks in. */
+    private final List<String> planPaths;
+
     public PartitionWork(JobFiles files, Plan plan, JobDefinition job, Operation operation, IoEngine engine,
                          int partition, InputRoots inputRoots, String instanceId) {
         this.inputRoots = inputRoots;
@@ -130,6 +134,17 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
         Plan.PartitionEntry p = plan.partitions().get(partition);
         this.firstPiece = p.firstPiece();
         this.endPiece = p.endPiece();
+        this.planPaths = new AbstractList<>() {
+            @Override
+            public String get(int index) {
+                return plan.files().get(index).path();
+            }
+
+            @Override
+            public int size() {
+                return plan.files().size();
+            }
+        };
     }
 
     // ---- ItemStream -------------------------------------------------------------------------------
@@ -281,6 +296,17 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
         while (pieceIndex < endPiece) {
             if (cursor == null) {
                 Operation.Piece piece = plan.piece(pieceIndex, root);
+                String refused = operation.refusal(job.params(), piece.path(), planPaths);
+                if (refused != null) {
+                    // not an error of the input: whatever skipUnreadable says, the file is left out and listed
+                    String entry = piece.path() + ": " + refused;
+                    if (!skipped.contains(entry)) {
+                        skipped.add(entry);
+                    }
+                    pieceIndex++;
+                    resumeOffset = -1;
+                    continue;
+                }
                 long at = operation.resumableMidPiece() ? resumeOffset : -1;
                 // opened beneath the root, no link followed, and checked on the opened descriptor against the
                 // plan: a file swapped, changed or linked since it was planned fails here, not after a read

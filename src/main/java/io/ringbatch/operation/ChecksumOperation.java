@@ -1,5 +1,6 @@
 package io.ringbatch.operation;
 
+import io.ringbatch.io.FileNames;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -20,9 +21,9 @@ import org.springframework.stereotype.Component;
  * {@code sha256sum} (and {@code sha1sum}, {@code md5sum}, {@code sha512sum}), so that
  * {@code sha256sum -c checksums.sha256}, run from the input root, checks every file:
  * <pre>{@code <lowercase hex>  <path>\n}</pre>
- * one line per file in path-byte order. Like coreutils (9.x), a path that contains a backslash, a
- * newline or a carriage return is written escaped ({@code \\}, {@code \n}, {@code \r}) and its line starts
- * with a backslash.
+ * one line per file in path-byte order, the path as its raw bytes (whatever they are: Latin-1, not UTF-8
+ * at all). Like coreutils (9.1), a path that contains a backslash, a newline or a carriage return is
+ * written escaped ({@code \\}, {@code \n}, {@code \r}) and its line starts with a backslash.
  * <p>
  * {@code crc32c} (Castagnoli, as {@link CRC32C}) is written the same way with the 32-bit value as eight
  * lowercase hex digits, most significant first ({@code %08x}); no GNU tool checks that file.
@@ -88,7 +89,7 @@ public class ChecksumOperation implements Operation {
         try (OutputStream out = new BufferedOutputStream(in.files().stream(fileName(algorithm)),
                 1 << 16)) {
             in.forEachRecord((piece, bytes) -> {
-                byte[] path = piece.path().getBytes(StandardCharsets.UTF_8);
+                byte[] path = FileNames.raw(piece.path());
                 boolean escape = needsEscape(path);
                 if (escape) {
                     out.write('\\');

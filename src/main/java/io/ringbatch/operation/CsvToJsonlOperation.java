@@ -1,5 +1,6 @@
 package io.ringbatch.operation;
 
+import io.ringbatch.io.FileNames;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.Serializable;
@@ -10,6 +11,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -26,8 +28,9 @@ import tools.jackson.core.json.JsonFactory;
 
 /**
  * {@code csv-to-jsonl}: every CSV file converted to JSON Lines, {@code <path minus .csv>.jsonl} (a name
- * that does not end in {@code .csv} gets {@code .jsonl} appended), one JSON object per record and a
- * {@code \n} after each.
+ * that does not end in {@code .csv} gets {@code .jsonl} appended; the name's bytes as they are), one
+ * JSON object per record and a {@code \n} after each. A file whose output name would pass the 255 bytes
+ * a name may have is not processed ({@link #refusal}).
  * <p>
  * Parsing (RFC 4180, leniently):
  * <ul>
@@ -131,20 +134,46 @@ public class CsvToJsonlOperation implements Operation {
         Map<String, String> names = outputNames(pieces.stream().map(Piece::path).distinct().toList());
         for (Piece piece : pieces) {
             if (!piece.wholeFile()) {
-                throw new IOException("csv-to-jsonl takes whole files, got a range of " + piece.path());
+                throw new IOException("csv-to-jsonl takes whole files, got a range of "
+                        + FileNames.display(piece.path()));
             }
             if (!done.get(piece.index())) {
                 continue;
             }
+            String name = names.get(piece.path());
+            if (OutputNames.refusal(piece.path(), name) != null) {
+                // a refused file has no records and never gets here; this is a name that only the numbered
+                // form of a collision made too long, which refusal() does not foresee: fail, never drop quietly
+                throw new IOException("csv-to-jsonl: " + OutputNames.refusal(piece.path(), name) + " ("
+                        + FileNames.display(piece.path()) + ")");
+            }
             // a piece with no output (no rows) gives an empty file
-            in.files().place(piece.index(), names.get(piece.path()));
+            in.files().place(piece.index(), name);
         }
     }
 
     @Override
     public List<String> outputNames(Map<String, String> params, List<String> inputPaths) {
         Map<String, String> names = outputNames(inputPaths);
-        return inputPaths.stream().map(names::get).toList();
+        return inputPaths.stream().map(names::get).filter(n -> OutputNames.lastComponentLength(n) <= OutputNames.NAME_MAX).toList();
+    }
+
+    /**
+     * An input whose output name (see {@link #outputNames(List)}) would pass the 255 bytes of a name: a
+     * {@code .csv} name of 254 or 255 bytes, another name of more than 249. Only the inputs that can
+     * claim the same names are looked up ({@code allPaths} is in byte order, as the plan has them), so
+     * each file costs a few binary searches, not a pass over the whole plan.
+     */
+    @Override
+    public String refusal(Map<String, String> params, String path, List<String> allPaths) {
+        List<String> related = new ArrayList<>(List.of(path));
+        if (path.endsWith(".csv")) {
+            related.add(path.substring(0, path.length() - 4));
+        }
+        related.add(path + ".csv");
+        List<String> present = related.stream()
+                .filter(p -> p.equals(path) || Collections.binarySearch(allPaths, p, FileNames.ORDER) >= 0).toList();
+        return OutputNames.refusal(path, outputNames(present).get(path));
     }
 
     /**

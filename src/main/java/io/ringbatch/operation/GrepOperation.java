@@ -1,9 +1,9 @@
 package io.ringbatch.operation;
 
+import io.ringbatch.io.FileNames;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +16,8 @@ import org.springframework.stereotype.Component;
  * {@code LC_ALL=C grep -a -Hn} (with {@code -E} for a regex, {@code -F} for {@code fixed}, {@code -i} for
  * {@code ignoreCase}, {@code -v} for {@code invert}) run on each file from the input root:
  * <pre>{@code <path>:<line number>:<line>\n}</pre>
- * ordered by path, then line. A line is its bytes up to, not including, {@code \n}: a {@code \r} before it
+ * ordered by path, then line. The path is the name's raw bytes, as grep prints it (a newline or a
+ * colon in a name stays as it is, as with grep: such names make the line ambiguous). A line is its bytes up to, not including, {@code \n}: a {@code \r} before it
  * stays, bytes that are not UTF-8 stay as they are, and a last line without {@code \n} is written with
  * one. Every file is treated as text (grep's {@code -a}): a file with NUL bytes gives its lines, not
  * "Binary file matches". Pattern syntax: see {@link GrepPattern} (Java regex, close to {@code grep -E}).
@@ -196,7 +197,7 @@ public class GrepOperation implements Operation {
                 }
             }
             piece = p.index();
-            path = p.path().getBytes(StandardCharsets.UTF_8);
+            path = FileNames.raw(p.path());
         }
 
         /** At the end of a file's records: its last piece must have been summarized. */
@@ -321,7 +322,7 @@ public class GrepOperation implements Operation {
                 String where = pieceStart == 0 ? "line " + (lines) : "line " + lines + " counted from byte "
                         + pieceStart;
                 throw new PatternTooCostlyException("grep: the pattern " + patternText + " needs more than "
-                        + MATCH_BUDGET + " steps on one line of " + path + " (" + where + "); it backtracks without "
+                        + MATCH_BUDGET + " steps on one line of " + FileNames.display(path) + " (" + where + "); it backtracks without "
                         + "end there (nested quantifiers such as (a+)+ over a long line): simplify it");
             } finally {
                 chars.budget(Long.MAX_VALUE);

@@ -13,8 +13,10 @@ import java.util.zip.Deflater;
 import org.springframework.stereotype.Component;
 
 /**
- * {@code gzip}: every file compressed to {@code <path>.gz} in the same tree; {@code gzip -t} accepts each
- * and {@code zcat} gives back the input byte for byte (an empty file too).
+ * {@code gzip}: every file compressed to {@code <path>.gz} in the same tree (the name's bytes as they are,
+ * plus {@code .gz}); {@code gzip -t} accepts each and {@code zcat} gives back the input byte for byte (an
+ * empty file too). A file whose name has more than 252 bytes is not processed: its output's name would
+ * pass the 255 bytes a name may have ({@link #refusal}).
  * <p>
  * Split anywhere: each piece becomes one gzip member (RFC 1952: a 10-byte header without name or time,
  * like {@code gzip -n}, raw deflate at the chosen level, CRC-32 and length) in the piece's own output
@@ -97,8 +99,10 @@ public class GzipOperation implements Operation {
                 complete &= done.get(p.index());
                 members.add(p.index());
             }
-            if (complete) {
-                String target = pieces.get(i).path() + ".gz";
+            String path = pieces.get(i).path();
+            // a refused file has no records, so it is never complete: this only keeps the two rules together
+            if (complete && refusal(params, path, List.of()) == null) {
+                String target = outputName(path);
                 if (members.size() == 1) {
                     in.files().place(members.get(0), target);
                 } else {
@@ -111,7 +115,19 @@ public class GzipOperation implements Operation {
 
     @Override
     public List<String> outputNames(Map<String, String> params, List<String> inputPaths) {
-        return inputPaths.stream().map(p -> p + ".gz").toList();
+        return inputPaths.stream().filter(p -> refusal(params, p, inputPaths) == null).map(GzipOperation::outputName)
+                .toList();
+    }
+
+    /** {@code <path>.gz}: the input's name bytes and the suffix. */
+    static String outputName(String path) {
+        return path + ".gz";
+    }
+
+    /** An input whose name has more than 252 bytes: with {@code .gz} it would pass NAME_MAX. */
+    @Override
+    public String refusal(Map<String, String> params, String path, List<String> allPaths) {
+        return OutputNames.refusal(path, outputName(path));
     }
 
     static final class GzipProcessor implements PieceProcessor {

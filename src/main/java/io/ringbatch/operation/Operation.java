@@ -73,10 +73,29 @@ public interface Operation {
     /** Writes the outputs into {@code in.staging()}; the pipeline then moves them into place. */
     void merge(Map<String, String> params, MergeInput in) throws IOException;
 
-    /** The output file names a job of this operation produces for these inputs, for the API. */
+    /**
+     * The output file names a job of this operation produces for these inputs, for the API: byte strings
+     * (see {@code FileNames}), like the inputs' paths. An input with a {@link #refusal} has none.
+     */
     List<String> outputNames(Map<String, String> params, List<String> inputPaths);
 
-    /** A file or a byte range of one, as the plan cut it. */
+    /**
+     * Why this operation cannot process the input at {@code path} (a byte string), or null when it can:
+     * for instance, its output's name would pass the 255 bytes Linux allows a name. The pipeline then
+     * leaves the file out, lists it as not processed with this reason in {@code job-report.json}, and
+     * goes on with the others.
+     *
+     * @param allPaths every input path of the job (an output's name may depend on the others')
+     */
+    default String refusal(Map<String, String> params, String path, List<String> allPaths) {
+        return null;
+    }
+
+    /**
+     * A file or a byte range of one, as the plan cut it. {@code path} is relative to the input root and a
+     * byte string (one char per byte of the name, see {@code FileNames}): outputs write its bytes with
+     * {@code FileNames.raw}, never through a charset.
+     */
     record Piece(int index, int fileIndex, String path, Dir root, long start, long end, long fileSize) {
         public boolean wholeFile() {
             return start == 0 && end == fileSize;

@@ -1,9 +1,9 @@
 package io.ringbatch.operation;
 
+import io.ringbatch.io.FileNames;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -14,8 +14,9 @@ import org.springframework.stereotype.Component;
  * {@code wc}: lines, words and bytes of every file, as {@code counts.tsv}, one row per file in path
  * order and a total row, with the numbers of {@code LC_ALL=C wc -lwc} (GNU coreutils 9.1):
  * <pre>{@code <path>\t<lines>\t<words>\t<bytes>\n ... total\t<lines>\t<words>\t<bytes>\n}</pre>
- * No header row. Paths are written as they are (like {@code grep -H}; wc itself quotes a name with a
- * newline, and a name with a tab or a newline makes a row ambiguous).
+ * No header row. A path is written as its raw bytes, except that a backslash, a tab and a newline are
+ * written {@code \\}, {@code \t} and {@code \n} (the usual TSV escapes), so that every row has four
+ * columns; wc itself leaves a tab raw, and a name with one would read as an extra column.
  * <p>
  * The counting is wc's in the C locale: lines are {@code \n} bytes (a last line without one is not
  * counted); a word is a maximal run of bytes that contains at least one printable non-space byte
@@ -146,12 +147,35 @@ public class WcOperation implements Operation {
     }
 
     private static void row(MergeOutput out, String path, long[] counts) throws IOException {
-        out.write(path.getBytes(StandardCharsets.UTF_8));
+        writeName(out, FileNames.raw(path));
         for (long n : counts) {
             out.write('\t');
             out.writeDecimal(n);
         }
         out.write('\n');
+    }
+
+    /**
+     * A name's raw bytes with the three that would break the row escaped as TSV does ({@code \\},
+     * {@code \t}, {@code \n}); every other byte (a carriage return, Latin-1, invalid UTF-8) as it is.
+     */
+    static void writeName(MergeOutput out, byte[] name) throws IOException {
+        int from = 0;
+        for (int i = 0; i < name.length; i++) {
+            byte escaped = switch (name[i]) {
+                case '\\' -> '\\';
+                case '\t' -> 't';
+                case '\n' -> 'n';
+                default -> 0;
+            };
+            if (escaped != 0) {
+                out.write(name, from, i - from);
+                out.write('\\');
+                out.write(escaped);
+                from = i + 1;
+            }
+        }
+        out.write(name, from, name.length - from);
     }
 
     @Override

@@ -43,6 +43,13 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** Starts the jar in {@code workDir} on {@code port} with these arguments, and waits until it is healthy. */
     public static ServiceProcess start(Path workDir, int port, Path log, List<String> args) throws Exception {
+        return start(workDir, port, log, args, env -> { });
+    }
+
+    /** The same, with the process's environment changed first (its locale, say). */
+    public static ServiceProcess start(Path workDir, int port, Path log, List<String> args,
+                                       java.util.function.Consumer<java.util.Map<String, String>> environment)
+            throws Exception {
         File jar;
         try (Stream<Path> s = Files.list(Path.of("target"))) {
             jar = s.filter(p -> p.getFileName().toString().matches("ringbatch-.*\\.jar")
@@ -53,8 +60,10 @@ public final class ServiceProcess implements AutoCloseable {
                 "-Xmx512m", "-jar", jar.getAbsolutePath(), "--server.port=" + port,
                 "--ringbatch.security.admin-password=" + PASSWORD));
         cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        ProcessBuilder builder = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        environment.accept(builder.environment());
+        Process p = builder.start();
         ServiceProcess service = new ServiceProcess(p, port, log);
         service.awaitHealthy();
         return service;

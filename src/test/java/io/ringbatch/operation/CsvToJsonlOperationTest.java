@@ -61,6 +61,7 @@ class CsvToJsonlOperationTest {
         TestTrees.write(root, "data.csv", ascii("with,extension\n3,4\n"), p);
         TestTrees.write(root, "nested/dir with space/ünï.csv", ascii("ключ,値\nзначение,データ\n"), p);
         TestTrees.write(root, "big.csv", randomCsv(new Random(9), 2 << 20), p);
+        p.addAll(TestTrees.names(root));
         paths = OperationHarness.sortByBytes(p);
     }
 
@@ -122,12 +123,21 @@ class CsvToJsonlOperationTest {
         OperationHarness harness = new OperationHarness(new CsvToJsonlOperation(), d.hashCode() + (header ? 1 : 0));
         Path staging = harness.run(Map.of("delimiter", d, "header", header), root, paths, work);
 
+        // a .csv name of 254-255 bytes, another of 250 and more: the .jsonl name would pass 255 bytes
+        List<String> tooLong = List.of(TestTrees.GZ_FITS, TestTrees.LONGEST_CSV, TestTrees.LONGEST);
+        assertThat(harness.refused).containsExactlyInAnyOrderElementsOf(tooLong);
         Map<String, String> names = CsvToJsonlOperation.outputNames(paths);
-        assertThat(OperationHarness.snapshot(staging).keySet()).containsExactlyInAnyOrderElementsOf(names.values());
-        for (String path : paths) {
-            byte[] csv = Files.readAllBytes(root.resolve(path));
+        names.keySet().removeAll(tooLong);
+        assertThat(names).containsEntry(TestTrees.JSONL_FITS, "c".repeat(249) + ".jsonl")
+                .containsEntry(TestTrees.LATIN1, TestTrees.LATIN1 + ".jsonl")
+                .containsEntry("d\u00e9j\u00e0/inner.csv", "d\u00e9j\u00e0/inner.jsonl");
+        Map<String, byte[]> outputs = OperationHarness.snapshot(staging);
+        assertThat(outputs.keySet()).containsExactlyInAnyOrderElementsOf(names.values());
+        assertThat(new CsvToJsonlOperation().outputNames(Map.of(), paths)).containsExactlyInAnyOrderElementsOf(names.values());
+        for (String path : names.keySet()) {
+            byte[] csv = ByteFiles.read(root, path);
             List<List<Map.Entry<String, String>>> expected = objects(ReferenceCsv.parse(csv, (byte) d.charAt(0)), header);
-            List<List<Map.Entry<String, String>>> actual = read(staging.resolve(names.get(path)));
+            List<List<Map.Entry<String, String>>> actual = read(outputs.get(names.get(path)), names.get(path));
             assertThat(actual).as(path).isEqualTo(expected);
         }
     }
@@ -155,7 +165,7 @@ class CsvToJsonlOperationTest {
         CsvToJsonlOperation csv = new CsvToJsonlOperation();
         Map<String, String> params = csv.validate(Map.of());
         for (String path : paths) {
-            byte[] bytes = Files.readAllBytes(root.resolve(path));
+            byte[] bytes = ByteFiles.read(root, path);
             if (bytes.length > 10_000) {
                 continue;
             }
@@ -178,7 +188,7 @@ class CsvToJsonlOperationTest {
     }
 
     private static byte[] outputOf(CsvToJsonlOperation csv, Map<String, String> params, String path) throws IOException {
-        byte[] bytes = Files.readAllBytes(root.resolve(path));
+        byte[] bytes = ByteFiles.read(root, path);
         Operation.Piece piece = new Operation.Piece(0, 0, path, null, 0, bytes.length, bytes.length);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PieceProcessor p = csv.open(params, piece, null);
@@ -219,8 +229,12 @@ class CsvToJsonlOperationTest {
 
     /** Each line parsed as JSON, as (key, value) pairs in order; the file must end each line with \n. */
     static List<List<Map.Entry<String, String>>> read(Path jsonl) throws IOException {
-        String text = Files.readString(jsonl, StandardCharsets.UTF_8);
-        assertThat(text.isEmpty() || text.endsWith("\n")).as(jsonl + " ends with a newline").isTrue();
+        return read(Files.readAllBytes(jsonl), jsonl.toString());
+    }
+
+    static List<List<Map.Entry<String, String>>> read(byte[] jsonl, String name) {
+        String text = new String(jsonl, StandardCharsets.UTF_8);
+        assertThat(text.isEmpty() || text.endsWith("\n")).as(name + " ends with a newline").isTrue();
         List<List<Map.Entry<String, String>>> objects = new ArrayList<>();
         for (String line : text.split("\n", -1)) {
             if (line.isEmpty()) {

@@ -29,7 +29,9 @@ class GrepOperationTest {
 
     @BeforeAll
     static void tree() throws IOException {
-        paths = TestTrees.standard(root, 3);
+        List<String> all = new ArrayList<>(TestTrees.standard(root, 3));
+        all.addAll(TestTrees.names(root));
+        paths = OperationHarness.sortByBytes(all);
         RefTools.assumeTool("grep");
     }
 
@@ -101,7 +103,7 @@ class GrepOperationTest {
         }
         command.add("-e");
         command.add(pattern);
-        return RefTools.run(root, RefTools.command(command, paths), Set.of(0, 1));
+        return RefTools.run(root, command, paths, Set.of(0, 1));
     }
 
     /** Byte equality, reported as the first line that differs (the outputs are megabytes). */

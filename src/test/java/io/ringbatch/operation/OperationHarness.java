@@ -3,6 +3,7 @@ package io.ringbatch.operation;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ringbatch.io.FileNames;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -11,7 +12,6 @@ import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 /**
  * Plays the batch pipeline for one operation, in a test: cuts the input files into pieces (whole files,
@@ -50,6 +49,8 @@ final class OperationHarness {
     /** What happened, for assertions about the run itself. */
     int restarts;
     List<Operation.Piece> pieces;
+    /** The paths the operation refused. */
+    List<String> refused;
     private Path root;
 
     OperationHarness(Operation operation, long seed) {
@@ -57,7 +58,11 @@ final class OperationHarness {
         this.random = new Random(seed);
     }
 
-    /** Runs the operation over {@code paths} (relative to {@code root}) and returns the staging directory. */
+    /**
+     * Runs the operation over {@code paths} (byte strings, relative to {@code root}) and returns the
+     * staging directory. A file the operation refuses ({@link Operation#refusal}) is left out, as the
+     * pipeline does; {@link #refused} lists them.
+     */
     Path run(Map<String, Object> rawParams, Path root, List<String> paths, Path work) throws IOException {
         Map<String, String> params = operation.validate(rawParams);
         List<String> sorted = sortByBytes(paths);
@@ -65,8 +70,13 @@ final class OperationHarness {
         pieces = plan(root, sorted);
         Path pieceDir = Files.createDirectories(work.resolve("pieces"));
         List<List<byte[]>> records = new ArrayList<>();
+        refused = new ArrayList<>();
         for (Operation.Piece piece : pieces) {
-            records.add(skip.test(piece) ? new ArrayList<>() : processPiece(params, piece, pieceDir));
+            String refusal = operation.refusal(params, piece.path(), sorted);
+            if (refusal != null && !refused.contains(piece.path())) {
+                refused.add(piece.path());
+            }
+            records.add(skip.test(piece) || refusal != null ? new ArrayList<>() : processPiece(params, piece, pieceDir));
         }
         Path staging = work.resolve("staging");
         Files.createDirectories(staging);
@@ -82,10 +92,10 @@ final class OperationHarness {
         return staging;
     }
 
+    /** Byte strings (see FileNames) in byte order, as the planner sorts them. */
     static List<String> sortByBytes(List<String> paths) {
         List<String> sorted = new ArrayList<>(paths);
-        sorted.sort((a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8),
-                b.getBytes(StandardCharsets.UTF_8)));
+        sorted.sort(FileNames.ORDER);
         return sorted;
     }
 
@@ -93,8 +103,7 @@ final class OperationHarness {
         List<Operation.Piece> result = new ArrayList<>();
         for (int f = 0; f < paths.size(); f++) {
             String path = paths.get(f);
-            Path file = root.resolve(path);
-            long size = Files.size(file);
+            long size = ByteFiles.read(root, path).length;
             long[] points = cutPoints(path, size);
             long start = 0;
             for (long end : points) {
@@ -146,7 +155,7 @@ final class OperationHarness {
 
     private List<byte[]> processPiece(Map<String, String> params, Operation.Piece piece, Path pieceDir)
             throws IOException {
-        byte[] file = Files.readAllBytes(root.resolve(piece.path()));
+        byte[] file = ByteFiles.read(root, piece.path());
         long[] span = ownedSpan(operation.split(), file, piece.start(), piece.end());
         byte[] bytes = Arrays.copyOfRange(file, (int) span[0], (int) span[1]);
         List<int[]> chunks = chunks(bytes);
@@ -264,12 +273,11 @@ final class OperationHarness {
         }
     }
 
+    /** The regular files under {@code dir}: byte strings of their paths (see FileNames), their bytes. */
     static Map<String, byte[]> snapshot(Path dir) throws IOException {
-        Map<String, byte[]> files = new TreeMap<>();
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.filter(Files::isRegularFile).toList()) {
-                files.put(dir.relativize(p).toString(), Files.readAllBytes(p));
-            }
+        Map<String, byte[]> files = new TreeMap<>(FileNames.ORDER);
+        for (String name : ByteFiles.list(dir)) {
+            files.put(name, ByteFiles.read(dir, name));
         }
         return files;
     }

@@ -2,8 +2,8 @@ package io.ringbatch.operation;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import io.ringbatch.io.FileNames;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +26,7 @@ final class TestTrees {
     static final String LONG_LINE = "long-line.txt";
 
     /**
-     * The common tree; returns its paths. Sizes around a page and a MiB, an empty file, a line longer
+     * The common tree; returns its paths as byte strings (see FileNames), in byte order. Sizes around a page and a MiB, an empty file, a line longer
      * than 1 MiB, CRLF, no final newline, bytes that are not UTF-8, NUL bytes, names with spaces,
      * non-ASCII letters and a backslash, nested folders, and a 5 MiB file.
      */
@@ -89,10 +89,44 @@ final class TestTrees {
         return OperationHarness.sortByBytes(paths);
     }
 
+    /** Writes the file named by {@code path} (text: its UTF-8 bytes) and adds its byte string to {@code paths}. */
+    /** A name in Latin-1 (the one byte 0xe9 for the e acute), as an old file share has them. */
+    static final String LATIN1 = "caf\u00e9.log";
+    /** The longest name Linux allows (255 bytes): its {@code .gz} or {@code .jsonl} would not be a name. */
+    static final String LONGEST = "L".repeat(251) + ".log";
+    /** 252 bytes: with {@code .gz} exactly 255, with {@code .jsonl} too long. */
+    static final String GZ_FITS = "g".repeat(248) + ".log";
+    /** 253 bytes ending in {@code .csv}: its {@code .jsonl} has exactly 255, its {@code .gz} 256. */
+    static final String JSONL_FITS = "c".repeat(249) + ".csv";
+    /** 255 bytes ending in {@code .csv}: no output name for either. */
+    static final String LONGEST_CSV = "C".repeat(251) + ".csv";
+
+    /**
+     * Names the kernel accepts and a user may well have: Latin-1, invalid UTF-8, UTF-8 (which a service
+     * under {@code LANG=C} must not lose either), a newline, a backslash, a tab, a leading dash, a
+     * directory in Latin-1, and names at 252-255 bytes. Small CSV-like text files (every operation takes
+     * them; grep finds "needle" in each). Returns byte strings (see FileNames) in byte order.
+     */
+    static List<String> names(Path root) throws IOException {
+        List<String> names = List.of(LATIN1, "bad\u00c3(\u0080\u00ff.log", FileNames.ofText("na\u00efve caf\u00e9.log"),
+                "new\nline.log", "back\\slash.log", "tab\there.log", "-dash.log", "d\u00e9j\u00e0/inner.csv",
+                LONGEST, GZ_FITS, JSONL_FITS, LONGEST_CSV);
+        List<String> paths = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            writeBytes(root, names.get(i), ascii("word,n\nneedle," + i + "\nhay,stack\n  needle\tx " + i + "\n"),
+                    paths);
+        }
+        return OperationHarness.sortByBytes(paths);
+    }
+
+    /** Writes the file named by {@code path} (text: its UTF-8 bytes) and adds its byte string to {@code paths}. */
     static void write(Path root, String path, byte[] bytes, List<String> paths) throws IOException {
-        Path file = root.resolve(path);
-        Files.createDirectories(file.getParent());
-        Files.write(file, bytes);
+        writeBytes(root, FileNames.ofText(path), bytes, paths);
+    }
+
+    /** Writes the file named by the byte string {@code path} and adds it to {@code paths}. */
+    static void writeBytes(Path root, String path, byte[] bytes, List<String> paths) throws IOException {
+        ByteFiles.write(root, path, bytes);
         paths.add(path);
     }
 

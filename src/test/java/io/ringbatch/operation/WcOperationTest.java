@@ -25,14 +25,20 @@ class WcOperationTest {
 
     @BeforeAll
     static void tree() throws IOException {
-        paths = TestTrees.standard(root, 2);
+        List<String> all = new java.util.ArrayList<>(TestTrees.standard(root, 2));
+        all.addAll(TestTrees.names(root));
+        paths = OperationHarness.sortByBytes(all);
         RefTools.assumeTool("wc");
         expected = reference(root, paths);
     }
 
-    /** {@code wc -lwc} over the files, turned into counts.tsv rows (wc prints one line per file, then total). */
+    /**
+     * {@code wc -lwc} over the files, turned into counts.tsv rows (wc prints one line per file, then total,
+     * and quotes a name with a newline, so one line per file it is), each path with its backslashes, tabs
+     * and newlines escaped.
+     */
     static String reference(Path root, List<String> paths) throws IOException {
-        String out = new String(RefTools.run(root, RefTools.command(List.of("wc", "-lwc"), paths)),
+        String out = new String(RefTools.run(root, List.of("wc", "-lwc"), paths),
                 StandardCharsets.ISO_8859_1);
         List<String> lines = out.lines().toList();
         assertThat(lines).hasSize(paths.size() + (paths.size() > 1 ? 1 : 0));
@@ -42,7 +48,7 @@ class WcOperationTest {
         for (int i = 0; i < paths.size(); i++) {
             Matcher m = numbers.matcher(lines.get(i));
             assertThat(m.matches()).as(lines.get(i)).isTrue();
-            tsv.append(paths.get(i));
+            tsv.append(paths.get(i).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n"));
             for (int k = 0; k < 3; k++) {
                 tsv.append('\t').append(m.group(k + 1));
                 total[k] += Long.parseLong(m.group(k + 1));
@@ -59,7 +65,11 @@ class WcOperationTest {
         Path staging = harness.run(Map.of(), root, paths, work);
 
         assertThat(OperationHarness.snapshot(staging)).containsOnlyKeys("counts.tsv");
-        assertThat(Files.readString(staging.resolve("counts.tsv"), StandardCharsets.UTF_8)).isEqualTo(expected);
+        String tsv = Files.readString(staging.resolve("counts.tsv"), StandardCharsets.ISO_8859_1);
+        assertThat(tsv).isEqualTo(expected);
+        // names with a tab or a newline keep to one row of four columns
+        assertThat(tsv.split("\n")).hasSize(paths.size() + 1).allMatch(row -> row.split("\t", -1).length == 4);
+        assertThat(tsv).contains("tab\\there.log\t", "new\\nline.log\t", "back\\\\slash.log\t");
         assertThat(harness.pieces).hasSizeGreaterThan(paths.size() + 4);
     }
 
@@ -71,7 +81,7 @@ class WcOperationTest {
         Path staging = harness.run(Map.of(), root, paths, work);
 
         assertThat(harness.restarts).isGreaterThan(10);
-        assertThat(Files.readString(staging.resolve("counts.tsv"), StandardCharsets.UTF_8)).isEqualTo(expected);
+        assertThat(Files.readString(staging.resolve("counts.tsv"), StandardCharsets.ISO_8859_1)).isEqualTo(expected);
     }
 
     @Test
@@ -96,7 +106,7 @@ class WcOperationTest {
         harness.skip = p -> p.path().equals(TestTrees.BIG) && p.start() > 0 || p.path().equals("crlf.txt");
         Path staging = harness.run(Map.of(), root, paths, work);
         List<String> complete = paths.stream().filter(p -> !p.equals(TestTrees.BIG) && !p.equals("crlf.txt")).toList();
-        assertThat(Files.readString(staging.resolve("counts.tsv"), StandardCharsets.UTF_8))
+        assertThat(Files.readString(staging.resolve("counts.tsv"), StandardCharsets.ISO_8859_1))
                 .isEqualTo(reference(root, complete));
     }
 
