@@ -35,8 +35,16 @@ class PlanTasklet implements Tasklet {
         if (!Files.isDirectory(job.inputRoot())) {
             throw new java.io.IOException("input root " + job.inputRoot() + " is not a directory any more");
         }
-        Planner planner = pipeline.planner().allowHardLinks(Planner.hardLinksAllowed(files));
-        Plan plan = planner.plan(job.inputRoot(), job.include(), job.exclude(), operation.split());
+        var step = chunkContext.getStepContext().getStepExecution();
+        var stopSignal = PartitionWork.StopSignals.of(files.dir());
+        Planner planner = pipeline.planner().allowHardLinks(Planner.hardLinksAllowed(files))
+                .stopWhen(() -> stopSignal.get() || step.isTerminateOnly());
+        Plan plan;
+        try {
+            plan = planner.plan(job.inputRoot(), job.include(), job.exclude(), operation.split());
+        } catch (Planner.Stopped e) {
+            throw new org.springframework.batch.core.job.JobInterruptedException(e.getMessage()); // STOPPED
+        }
         List<String> refused = planner.refused();
         if (!refused.isEmpty() && !job.skipUnreadable()) {
             // refused like an unreadable file, before any work: with skipUnreadable the partitions skip them

@@ -1,20 +1,21 @@
 package io.ringbatch.batch;
 
+import io.ringbatch.io.FileNames;
 import io.ringbatch.operation.Operation;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystems;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.PathMatcher;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 
 /**
  * Walks the input root and cuts the work. Only regular files are taken; symbolic links are not
@@ -43,6 +44,7 @@ public final class Planner {
     private final int workers;
     private boolean allowHardLinks;
     private final List<String> refused = new ArrayList<>();
+    private BooleanSupplier stop = () -> false;
 
     public Planner(long splitBytes, int workers) {
         this.splitBytes = Math.max(4096, splitBytes);
@@ -53,6 +55,19 @@ public final class Planner {
     public Planner allowHardLinks(boolean allow) {
         this.allowHardLinks = allow;
         return this;
+    }
+
+    /** Asked before each glob is matched: when it says true, {@link #plan} throws {@link Stopped}. */
+    public Planner stopWhen(BooleanSupplier stop) {
+        this.stop = stop;
+        return this;
+    }
+
+    /** The plan was given up because the job is stopping. */
+    public static final class Stopped extends RuntimeException {
+        Stopped() {
+            super("stopped while planning", null, false, false);
+        }
     }
 
     /** Why the files of the last {@link #plan} may not be read (more than one hard link), in path order. */
@@ -99,8 +114,8 @@ public final class Planner {
 
     public Plan plan(Path root, List<String> include, List<String> exclude, Operation.Split split) throws IOException {
         refused.clear();
-        List<PathMatcher> includes = matchers(include);
-        List<PathMatcher> excludes = matchers(exclude);
+        List<Predicate<String>> includes = matchers(include);
+        List<Predicate<String>> excludes = matchers(exclude);
         List<Plan.FileEntry> files = new ArrayList<>();
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
@@ -109,11 +124,12 @@ public final class Planner {
                     return FileVisitResult.CONTINUE;
                 }
                 Path rel = root.relativize(file);
-                if ((!includes.isEmpty() && includes.stream().noneMatch(m -> m.matches(rel)))
-                        || excludes.stream().anyMatch(m -> m.matches(rel))) {
+                String path = slashed(rel);
+                String bytes = FileNames.ofText(path);
+                if ((!includes.isEmpty() && includes.stream().noneMatch(m -> m.test(bytes)))
+                        || excludes.stream().anyMatch(m -> m.test(bytes))) {
                     return FileVisitResult.CONTINUE;
                 }
-                String path = slashed(rel);
                 if (!allowHardLinks) {
                     String refusal = hardLinkRefusal(file, path);
                     if (refusal != null) {
@@ -165,11 +181,23 @@ public final class Planner {
         return new Plan(root.toString(), files, pieces, partitions);
     }
 
-    private static List<PathMatcher> matchers(List<String> globs) {
-        List<PathMatcher> out = new ArrayList<>();
+    /**
+     * The globs (text from the API) as matchers of byte-string relative paths. Each match costs at most
+     * (path length x glob length) steps ({@link Glob}), and looks for a stop first, so that a stop reaches a
+     * plan of many files and globs at once: 1,000 globs of 1,000 characters against one name of 4,096
+     * bytes are some 4 billion steps.
+     */
+    private List<Predicate<String>> matchers(List<String> globs) {
+        List<Predicate<String>> out = new ArrayList<>();
         if (globs != null) {
             for (String g : globs) {
-                out.add(FileSystems.getDefault().getPathMatcher("glob:" + g));
+                Glob glob = Glob.compile(FileNames.ofText(g));
+                out.add(path -> {
+                    if (stop.getAsBoolean()) {
+                        throw new Stopped();
+                    }
+                    return glob.matches(path);
+                });
             }
         }
         return out;
