@@ -69,8 +69,10 @@ import org.springframework.security.web.util.matcher.RequestMatcher;
  *   <li>{@code admin} has roles VIEWER and OPERATOR; its password is {@code ringbatch.security.admin-password},
  *       or one generated at start-up and logged once. {@code viewer} (role VIEWER) exists when
  *       {@code ringbatch.security.viewer-password} is set.</li>
- *   <li>{@code /actuator/health/**} and {@code /actuator/info} are open (probes); the other actuator
- *       endpoints need OPERATOR.</li>
+ *   <li>{@code metrics} (role METRICS) exists when {@code ringbatch.security.metrics-password} is set: it
+ *       may read {@code /actuator/prometheus} and nothing else, so that a scraper's password opens no job.</li>
+ *   <li>{@code /actuator/health/**} and {@code /actuator/info} are open (probes); {@code /actuator/prometheus}
+ *       needs OPERATOR or METRICS, the other actuator endpoints OPERATOR.</li>
  *   <li>Under {@code /api}: reads need VIEWER or OPERATOR, anything that changes state needs OPERATOR.
  *       Everything else needs a login.</li>
  *   <li>HTTP basic for REST clients, a login form for browsers. A request that asks for HTML and is not
@@ -92,6 +94,8 @@ public class SecurityConfiguration {
     static final String VIEWER_USER = "viewer";
     static final String ROLE_VIEWER = "VIEWER";
     static final String ROLE_OPERATOR = "OPERATOR";
+    static final String METRICS_USER = "metrics";
+    static final String ROLE_METRICS = "METRICS";
     /** {@code {bcrypt}...}, {@code {noop}...}: a value the delegating encoder can match as it is. */
     private static final Pattern ENCODED = Pattern.compile("^\\{[A-Za-z0-9_.-]+}.+");
 
@@ -103,6 +107,7 @@ public class SecurityConfiguration {
         http
                 .authorizeHttpRequests(requests -> requests
                         .requestMatchers(EndpointRequest.to("health", "info")).permitAll()
+                        .requestMatchers(EndpointRequest.to("prometheus")).hasAnyRole(ROLE_OPERATOR, ROLE_METRICS)
                         .requestMatchers(EndpointRequest.toAnyEndpoint()).hasRole(ROLE_OPERATOR)
                         .requestMatchers("/error").permitAll()
                         .requestMatchers(HttpMethod.GET, "/login").permitAll()
@@ -112,7 +117,8 @@ public class SecurityConfiguration {
                         .requestMatchers(HttpMethod.HEAD, "/api/**").hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR)
                         .requestMatchers(HttpMethod.OPTIONS, "/api/**").hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR)
                         .requestMatchers(api).hasRole(ROLE_OPERATOR)
-                        .anyRequest().authenticated())
+                        // the dashboard and the API description: people, not the metrics scraper
+                        .anyRequest().hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR))
                 .httpBasic(httpBasic -> httpBasic.realmName(REALM).authenticationEntryPoint(basic))
                 .formLogin(form -> form.loginPage("/login").permitAll())
                 .rememberMe(remember -> remember.rememberMeServices(rememberMe))
@@ -237,6 +243,11 @@ public class SecurityConfiguration {
         return new LoginThrottle(properties.security().loginAttempts(), properties.security().loginWindow(), clock);
     }
 
+    @Bean
+    TrustedProxies trustedProxies(RingbatchProperties properties) {
+        return new TrustedProxies(properties.security().trustedProxies());
+    }
+
     /** The throttle runs inside the security chain only, not a second time as a servlet filter. */
     @Bean
     FilterRegistrationBean<LoginThrottle> loginThrottleRegistration(LoginThrottle throttle) {
@@ -318,6 +329,11 @@ public class SecurityConfiguration {
         if (viewerPassword != null && !viewerPassword.isBlank()) {
             users.add(User.withUsername(VIEWER_USER).password(encoded(viewerPassword, encoder))
                     .roles(ROLE_VIEWER).build());
+        }
+        String metricsPassword = security.metricsPassword();
+        if (metricsPassword != null && !metricsPassword.isBlank()) {
+            users.add(User.withUsername(METRICS_USER).password(encoded(metricsPassword, encoder))
+                    .roles(ROLE_METRICS).build());
         }
         return new InMemoryUserDetailsManager(users);
     }
