@@ -134,6 +134,9 @@ Refuses combinations the schema cannot express.
 {{- if and .Values.database.external.enabled (not .Values.database.external.existingSecret) (not .Values.database.external.password) -}}
 {{- fail "database.external needs password or existingSecret" -}}
 {{- end -}}
+{{- if and .Values.networkPolicy.enabled .Values.database.external.enabled (not .Values.networkPolicy.databaseCidr) (not .Values.networkPolicy.databaseSelector) -}}
+{{- fail "networkPolicy.enabled with database.external needs networkPolicy.databaseCidr or networkPolicy.databaseSelector (where PostgreSQL is), or networkPolicy.enabled=false: the pods may reach nothing else" -}}
+{{- end -}}
 {{- $shutdown := include "ringbatch.shutdownTimeoutMillis" . | int64 -}}
 {{- if lt (mul (int64 .Values.terminationGracePeriodSeconds) 1000) (add $shutdown 10000) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%v) must be at least shutdownTimeout (%v) + 10s: the running jobs get shutdownTimeout to stop, then the web server, the executors and the database close before Kubernetes kills the pod" .Values.terminationGracePeriodSeconds .Values.shutdownTimeout) -}}

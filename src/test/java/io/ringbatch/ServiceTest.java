@@ -41,7 +41,8 @@ import org.springframework.test.context.ContextConfiguration;
  * </ul>
  * The settings: 4 jobs at once, a queue that never refuses (the fuzzing submits jobs by the hundred),
  * 2 workers, 64 KiB blocks, 128 KiB ranges and a commit per block (so that small files make several
- * partitions and frequent commits), 8 event streams (few, so that the bound can be reached), and a login
+ * partitions and frequent commits), 8 event streams and 4 per user (few, so that the bounds can be
+ * reached), a {@code metrics} user, and a login
  * limit no test reaches (the fuzzing sends wrong passwords).
  */
 @Target(ElementType.TYPE)
@@ -58,8 +59,12 @@ import org.springframework.test.context.ContextConfiguration;
         "ringbatch.io.block-size=64KB",
         "ringbatch.pipeline.split-size=128KB",
         "ringbatch.pipeline.commit-interval=1",
-        "ringbatch.api.max-event-streams=8"})
+        "ringbatch.api.max-event-streams=8",
+        "ringbatch.api.max-streams-per-user=4",
+        "ringbatch.security.metrics-password=" + ServiceTest.METRICS_PW})
 @ContextConfiguration(initializers = TestDirs.ServiceDirs.class)
 @Import(ListOperation.Config.class)
 public @interface ServiceTest {
+    /** The password of the user {@code metrics}. */
+    String METRICS_PW = "metrics-scrapes-only";
 }

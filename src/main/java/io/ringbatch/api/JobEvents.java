@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
@@ -17,6 +18,8 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.scheduling.TaskScheduler;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 import tools.jackson.databind.json.JsonMapper;
@@ -29,7 +32,9 @@ import tools.jackson.databind.json.JsonMapper;
  * view as event {@code end} and the stream completes. A comment line every 15 s keeps proxies from
  * closing a quiet stream and finds clients that went away; a stream lasts at most 30 minutes (an
  * EventSource reconnects by itself). At most {@code ringbatch.api.max-event-streams} (default 64)
- * streams are open at once; past that, 503 with Retry-After.
+ * streams are open at once; past that, 503 with Retry-After. One user may hold at most
+ * {@code ringbatch.api.max-streams-per-user} (default 8) of them, so that one viewer cannot take them
+ * all from everyone else; past that, 429 with Retry-After. A dashboard tab holds one or two.
  */
 @Component
 public class JobEvents implements SmartLifecycle {
@@ -42,6 +47,7 @@ public class JobEvents implements SmartLifecycle {
     private final JobQueries jobs;
     private final JsonMapper json;
     private final int maxStreams;
+    private final int maxPerUser;
     private final Map<SseEmitter, Stream> streams = new ConcurrentHashMap<>();
     private final AtomicLong eventIds = new AtomicLong();
     private final TaskScheduler scheduler;
@@ -50,12 +56,14 @@ public class JobEvents implements SmartLifecycle {
     private volatile boolean running;
 
     public JobEvents(JobQueries jobs, JsonMapper json, TaskScheduler scheduler, Clock clock,
-                     @Value("${ringbatch.api.max-event-streams:64}") int maxStreams) {
+                     @Value("${ringbatch.api.max-event-streams:64}") int maxStreams,
+                     @Value("${ringbatch.api.max-streams-per-user:8}") int maxPerUser) {
         this.jobs = jobs;
         this.json = json;
         this.scheduler = scheduler;
         this.clock = clock;
         this.maxStreams = maxStreams;
+        this.maxPerUser = maxPerUser;
     }
 
     /**
@@ -100,13 +108,22 @@ public class JobEvents implements SmartLifecycle {
 
     private static final class Stream {
         final Topic topic;
+        final String user;
         volatile String last;
         volatile long lastSentAt;
 
-        Stream(Topic topic, long now) {
+        Stream(Topic topic, String user, long now) {
             this.topic = topic;
+            this.user = user;
             this.lastSentAt = now;
         }
+    }
+
+    /** The signed-in user of this request (user names are case-insensitive); "" if none. */
+    private static String currentUser() {
+        Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
+        return authentication == null || authentication.getName() == null ? ""
+                : authentication.getName().toLowerCase(Locale.ROOT);
     }
 
     /** A new stream for the job; 404 if it does not exist, 503 if too many streams are open. */
@@ -125,11 +142,15 @@ public class JobEvents implements SmartLifecycle {
                     Map.of("Retry-After", "10"));
         }
         SseEmitter emitter = new SseEmitter(TIMEOUT_MILLIS);
-        Stream stream = new Stream(topic, clock.millis());
+        Stream stream = new Stream(topic, currentUser(), clock.millis());
         synchronized (streams) {
             if (streams.size() >= maxStreams) {
                 throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "too many event streams are open (" + maxStreams
                         + "); close one, or " + instead, null, Map.of("Retry-After", "10"));
+            }
+            if (open(stream.user) >= maxPerUser) {
+                throw new ApiException(HttpStatus.TOO_MANY_REQUESTS, "too many event streams of this user are open ("
+                        + maxPerUser + "); close one, or " + instead, null, Map.of("Retry-After", "10"));
             }
             streams.put(emitter, stream);
         }
@@ -145,6 +166,12 @@ public class JobEvents implements SmartLifecycle {
 
     int open() {
         return streams.size();
+    }
+
+    /** The streams the user holds (at most 64 to look at). */
+    int open(String user) {
+        String folded = user.toLowerCase(Locale.ROOT);
+        return (int) streams.values().stream().filter(s -> s.user.equals(folded)).count();
     }
 
     /** Once a second: one view per topic that has streams; sent where it changed; ended topics close. */

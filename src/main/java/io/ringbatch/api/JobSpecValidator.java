@@ -1,13 +1,14 @@
 package io.ringbatch.api;
 
+import io.ringbatch.batch.Glob;
 import io.ringbatch.config.RingbatchProperties;
+import io.ringbatch.io.FileNames;
 import io.ringbatch.operation.InvalidParameterException;
 import io.ringbatch.operation.Operation;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
@@ -200,13 +201,12 @@ public class JobSpecValidator {
                 errors.add(new FieldError(at, "must be relative to the input root (paths are matched relative to it)"));
             } else {
                 try {
-                    FileSystems.getDefault().getPathMatcher("glob:" + glob);
+                    // the planner's own matcher, so that what is accepted here is what the plan step can match
+                    Glob.compile(FileNames.ofText(glob));
                     out.add(glob);
                 } catch (PatternSyntaxException e) {
                     errors.add(new FieldError(at, "is not a valid glob: " + e.getDescription() + " at index "
                             + e.getIndex()));
-                } catch (IllegalArgumentException e) {
-                    errors.add(new FieldError(at, "is not a valid glob"));
                 }
             }
         }

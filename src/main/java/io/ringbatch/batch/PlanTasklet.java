@@ -33,12 +33,17 @@ class PlanTasklet implements Tasklet {
         JobFiles files = pipeline.files(jobId);
         JobDefinition job = files.readDefinition();
         Operation operation = pipeline.operation(job.operation());
-        Planner planner = pipeline.planner().allowHardLinks(Planner.hardLinksAllowed(files));
+        var step = chunkContext.getStepContext().getStepExecution();
+        var stopSignal = PartitionWork.StopSignals.of(files.dir());
+        Planner planner = pipeline.planner().allowHardLinks(Planner.hardLinksAllowed(files))
+                .stopWhen(() -> stopSignal.get() || step.isTerminateOnly());
         Plan plan;
         // opened by descriptor and checked to lie under the input roots again: the job may have waited
         // (queued, stopped) since its submission checked the path
         try (Dir root = pipeline.inputRoots().open(job.inputRoot())) {
             plan = planner.plan(root, pipeline.instanceId(), job.include(), job.exclude(), operation.split());
+        } catch (Planner.Stopped e) {
+            throw new org.springframework.batch.core.job.JobInterruptedException(e.getMessage()); // STOPPED
         }
         List<String> refused = planner.refused();
         if (!refused.isEmpty() && !job.skipUnreadable()) {

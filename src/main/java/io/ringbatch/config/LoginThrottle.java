@@ -12,6 +12,7 @@ import java.util.ArrayDeque;
 import java.util.Base64;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +30,11 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * failure leaves the window: 429 with Retry-After for HTTP basic, the form again with a message for the
  * login form. A success clears the user's failures from that address. At most 10,000 keys are remembered
  * (the oldest go first), so a flood of addresses cannot exhaust memory.
+ * <p>
+ * The address is the client's: the peer's, or behind a proxy of {@code ringbatch.security.trusted-proxies}
+ * the one it puts in {@code X-Forwarded-For} ({@link TrustedProxies}), so that a flood of failures for
+ * {@code admin} from one client does not lock out {@code admin} on every other, and a client cannot
+ * name a new address for each guess. User names are case-folded.
  */
 public class LoginThrottle extends OncePerRequestFilter {
     private static final Logger log = LoggerFactory.getLogger(LoginThrottle.class);
@@ -47,8 +53,9 @@ public class LoginThrottle extends OncePerRequestFilter {
         this.clock = clock;
     }
 
+    /** User names are case-insensitive (Spring's in-memory users): so are the keys, or ADMIN would get its own. */
     private static String userKey(String address, String user) {
-        return "user:" + user + "@" + address;
+        return "user:" + user.toLowerCase(Locale.ROOT) + "@" + address;
     }
 
     private static String addressKey(String address) {

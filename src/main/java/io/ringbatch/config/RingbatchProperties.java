@@ -140,17 +140,26 @@ public record RingbatchProperties(
      * @param loginAttempts  failed logins of one user from one address within {@code loginWindow} before
      *                       further attempts are refused (429) until the window moves on
      * @param loginWindow    the window of {@code loginAttempts}
+     * @param trustedProxies addresses or CIDRs of the reverse proxies (an Ingress controller's pods) whose
+     *                       {@code X-Forwarded-For} and {@code X-Forwarded-Proto} are believed; none by
+     *                       default, so the client's address is the peer's
+     * @param metricsPassword when set, a user {@code metrics} (role METRICS) that may read
+     *                       {@code /actuator/prometheus} and nothing else
      */
     public record Security(String adminPassword, String viewerPassword,
                            @DefaultValue("8h") java.time.Duration rememberMe,
                            @Size(min = 32, max = 1000) String rememberMeKey,
                            @DefaultValue("10") @Min(1) int loginAttempts,
-                           @DefaultValue("5m") java.time.Duration loginWindow) {
+                           @DefaultValue("5m") java.time.Duration loginWindow,
+                           @DefaultValue({}) List<String> trustedProxies,
+                           String metricsPassword) {
         @Override
         public String toString() {
             return "Security[adminPassword=" + (adminPassword == null ? "<generated>" : "******")
                     + ", viewerPassword=" + (viewerPassword == null ? "<none>" : "******") + ", rememberMe=" + rememberMe
-                    + ", rememberMeKey=" + (rememberMeKey == null ? "<data dir>" : "******") + "]";
+                    + ", rememberMeKey=" + (rememberMeKey == null ? "<data dir>" : "******")
+                    + ", trustedProxies=" + trustedProxies
+                    + ", metricsPassword=" + (metricsPassword == null ? "<none>" : "******") + "]";
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.ringbatch.config;
 
+import jakarta.servlet.http.Cookie;
 import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -7,12 +8,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -20,9 +23,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.security.autoconfigure.actuate.web.servlet.EndpointRequest;
+import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -44,7 +51,6 @@ import org.springframework.security.web.authentication.LoginUrlAuthenticationEnt
 import org.springframework.security.web.authentication.NullRememberMeServices;
 import org.springframework.security.web.authentication.UsernamePasswordAuthenticationFilter;
 import org.springframework.security.web.authentication.RememberMeServices;
-import org.springframework.security.web.authentication.rememberme.TokenBasedRememberMeServices;
 import org.springframework.security.web.authentication.www.BasicAuthenticationEntryPoint;
 import org.springframework.security.web.servlet.util.matcher.PathPatternRequestMatcher;
 import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
@@ -63,16 +69,21 @@ import org.springframework.security.web.util.matcher.RequestMatcher;
  *   <li>{@code admin} has roles VIEWER and OPERATOR; its password is {@code ringbatch.security.admin-password},
  *       or one generated at start-up and logged once. {@code viewer} (role VIEWER) exists when
  *       {@code ringbatch.security.viewer-password} is set.</li>
- *   <li>{@code /actuator/health/**} and {@code /actuator/info} are open (probes); the other actuator
- *       endpoints need OPERATOR.</li>
+ *   <li>{@code metrics} (role METRICS) exists when {@code ringbatch.security.metrics-password} is set: it
+ *       may read {@code /actuator/prometheus} and nothing else, so that a scraper's password opens no job.</li>
+ *   <li>{@code /actuator/health/**} and {@code /actuator/info} are open (probes); {@code /actuator/prometheus}
+ *       needs OPERATOR or METRICS, the other actuator endpoints OPERATOR.</li>
  *   <li>Under {@code /api}: reads need VIEWER or OPERATOR, anything that changes state needs OPERATOR.
  *       Everything else needs a login.</li>
  *   <li>HTTP basic for REST clients, a login form for browsers. A request that asks for HTML and is not
  *       logged in is sent to the form; any other gets 401 (with {@code WWW-Authenticate: Basic}, except
  *       for XMLHttpRequests, so a page's script does not raise the browser's password dialog).</li>
- *   <li>CSRF protection stays on for what rides on a session cookie (the form, the dashboard). It is
- *       off for {@code /api/**} requests that carry their own {@code Authorization} header or no session
- *       at all: they cannot be forged by another site, and REST clients have no token to send.</li>
+ *   <li>CSRF protection (a token per session, which the dashboard gets from {@code GET /api/me}) is on for
+ *       every request that a cookie logs in: the session's, and "stay signed in" (a browser reopened
+ *       with that cookie alone would otherwise let any site's form stop or abandon jobs). It is off for
+ *       {@code /api/**} requests that carry their own {@code Authorization} header or no such cookie:
+ *       they cannot be forged by another site, and REST clients have no token to send. Both cookies are
+ *       {@code SameSite=Lax}, and {@code Secure} when served over TLS.</li>
  * </ul>
  */
 @Configuration(proxyBeanMethods = false)
@@ -83,17 +94,20 @@ public class SecurityConfiguration {
     static final String VIEWER_USER = "viewer";
     static final String ROLE_VIEWER = "VIEWER";
     static final String ROLE_OPERATOR = "OPERATOR";
+    static final String METRICS_USER = "metrics";
+    static final String ROLE_METRICS = "METRICS";
     /** {@code {bcrypt}...}, {@code {noop}...}: a value the delegating encoder can match as it is. */
     private static final Pattern ENCODED = Pattern.compile("^\\{[A-Za-z0-9_.-]+}.+");
 
     @Bean
-    SecurityFilterChain securityFilterChain(HttpSecurity http, RememberMeServices rememberMe, LoginThrottle throttle)
-            throws Exception {
+    SecurityFilterChain securityFilterChain(HttpSecurity http, RememberMeServices rememberMe, LoginThrottle throttle,
+                                            LoginRevocations revocations) throws Exception {
         RequestMatcher api = PathPatternRequestMatcher.pathPattern("/api/**");
         AuthenticationEntryPoint basic = basicEntryPoint();
         http
                 .authorizeHttpRequests(requests -> requests
                         .requestMatchers(EndpointRequest.to("health", "info")).permitAll()
+                        .requestMatchers(EndpointRequest.to("prometheus")).hasAnyRole(ROLE_OPERATOR, ROLE_METRICS)
                         .requestMatchers(EndpointRequest.toAnyEndpoint()).hasRole(ROLE_OPERATOR)
                         .requestMatchers("/error").permitAll()
                         .requestMatchers(HttpMethod.GET, "/login").permitAll()
@@ -103,12 +117,17 @@ public class SecurityConfiguration {
                         .requestMatchers(HttpMethod.HEAD, "/api/**").hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR)
                         .requestMatchers(HttpMethod.OPTIONS, "/api/**").hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR)
                         .requestMatchers(api).hasRole(ROLE_OPERATOR)
-                        .anyRequest().authenticated())
+                        // the dashboard and the API description: people, not the metrics scraper
+                        .anyRequest().hasAnyRole(ROLE_VIEWER, ROLE_OPERATOR))
                 .httpBasic(httpBasic -> httpBasic.realmName(REALM).authenticationEntryPoint(basic))
                 .formLogin(form -> form.loginPage("/login").permitAll())
                 .rememberMe(remember -> remember.rememberMeServices(rememberMe))
                 .addFilterBefore(throttle, UsernamePasswordAuthenticationFilter.class)
-                .logout(logout -> logout.permitAll())
+                .logout(logout -> logout.permitAll().addLogoutHandler((request, response, authentication) -> {
+                    if (authentication != null) {
+                        revocations.revoke(authentication.getName());
+                    }
+                }))
                 // Remember only page navigations for after the login; a REST call's 401 makes no session.
                 .requestCache(cache -> cache.requestCache(pageRequestCache()))
                 .csrf(csrf -> csrf.ignoringRequestMatchers(request -> api.matches(request) && notCookieBound(request)))
@@ -121,9 +140,20 @@ public class SecurityConfiguration {
         return http.build();
     }
 
-    /** No session cookie to ride on, or credentials of its own: not something another site can forge. */
+    /**
+     * Credentials of its own (HTTP basic), or no cookie that could log it in (neither a session nor "stay
+     * signed in"): not something another site can forge. A form on another site can send the browser's
+     * cookies but never an Authorization header; what rides on a cookie needs the CSRF token.
+     */
     private static boolean notCookieBound(HttpServletRequest request) {
-        return request.getHeader(HttpHeaders.AUTHORIZATION) != null || request.getRequestedSessionId() == null;
+        if (request.getHeader(HttpHeaders.AUTHORIZATION) != null) {
+            return true;
+        }
+        if (request.getRequestedSessionId() != null) {
+            return false;
+        }
+        Cookie[] cookies = request.getCookies();
+        return cookies == null || Arrays.stream(cookies).noneMatch(c -> RevocableRememberMeServices.COOKIE.equals(c.getName()));
     }
 
     private static AuthenticationEntryPoint basicEntryPoint() {
@@ -160,11 +190,13 @@ public class SecurityConfiguration {
      * "Stay signed in" on the login form (ticked by default): a signed cookie that logs the browser in again
      * when its session is gone, as after a restart of the service, for {@code ringbatch.security.remember-me}
      * (0: never). The cookie is signed with a key kept in the data dir, so it survives restarts, and with
-     * the user's password, so it dies with a changed (or newly generated) password. Only the form sets it:
-     * REST clients with HTTP basic get no cookie.
+     * a fingerprint of the user's password, so it dies with a changed (or newly generated) password; a
+     * sign-out or a changed password also ends the cookies made before on every instance
+     * ({@link LoginRevocations}).
      */
     @Bean
-    RememberMeServices rememberMeServices(RingbatchProperties properties, UserDetailsService users) {
+    RememberMeServices rememberMeServices(RingbatchProperties properties, UserDetailsService users,
+                                          LoginRevocations revocations) {
         Duration validity = properties.security().rememberMe();
         if (validity == null || validity.isZero() || validity.isNegative()) {
             return new NullRememberMeServices();
@@ -175,26 +207,33 @@ public class SecurityConfiguration {
         // Spring signs with the stored password, which is encoded with a new salt at every start: sign with
         // a fingerprint of the configured one instead (a generated password gets a new fingerprint per start)
         Map<String, String> fingerprints = new HashMap<>();
-        fingerprints.put(ADMIN, fingerprint(key, properties.security().adminPassword()));
-        fingerprints.put(VIEWER_USER, fingerprint(key, properties.security().viewerPassword()));
-        TokenBasedRememberMeServices services = new TokenBasedRememberMeServices(key, users,
-                TokenBasedRememberMeServices.RememberMeTokenAlgorithm.SHA256) {
-            @Override
-            protected boolean rememberMeRequested(HttpServletRequest request, String parameter) {
-                return LOGIN_FORM.matches(request) && super.rememberMeRequested(request, parameter);
-            }
-
-            @Override
-            protected String makeTokenSignature(long expiry, String username, String password,
-                                                RememberMeTokenAlgorithm algorithm) {
-                return super.makeTokenSignature(expiry, username, fingerprints.getOrDefault(username, password),
-                        algorithm);
-            }
-        };
+        Map<String, String> stored = new HashMap<>();
+        for (Map.Entry<String, String> user : passwords(properties).entrySet()) {
+            fingerprints.put(user.getKey(), fingerprint(key, user.getValue()));
+            // what the table keeps: another keyed hash than the one that signs, and never the password
+            stored.put(user.getKey(), hmac(key, fingerprints.get(user.getKey())));
+        }
+        revocations.passwords(stored);
+        RevocableRememberMeServices services = new RevocableRememberMeServices(key, users, fingerprints, revocations);
         services.setParameter(REMEMBER_ME_PARAMETER);
-        services.setCookieName("ringbatch-remember-me");
         services.setTokenValiditySeconds((int) Math.min(Integer.MAX_VALUE, validity.toSeconds()));
         return services;
+    }
+
+    /** The configured passwords by user; a user whose password is generated maps to null. */
+    private static Map<String, String> passwords(RingbatchProperties properties) {
+        Map<String, String> passwords = new HashMap<>();
+        passwords.put(ADMIN, properties.security().adminPassword());
+        if (properties.security().viewerPassword() != null && !properties.security().viewerPassword().isBlank()) {
+            passwords.put(VIEWER_USER, properties.security().viewerPassword());
+        }
+        return passwords;
+    }
+
+    @Bean
+    @DependsOnDatabaseInitialization
+    LoginRevocations loginRevocations(DataSource dataSource, Clock clock) {
+        return new LoginRevocations(dataSource, clock);
     }
 
     static final String REMEMBER_ME_PARAMETER = "remember-me";
@@ -202,6 +241,11 @@ public class SecurityConfiguration {
     @Bean
     LoginThrottle loginThrottle(RingbatchProperties properties, Clock clock) {
         return new LoginThrottle(properties.security().loginAttempts(), properties.security().loginWindow(), clock);
+    }
+
+    @Bean
+    TrustedProxies trustedProxies(RingbatchProperties properties) {
+        return new TrustedProxies(properties.security().trustedProxies());
     }
 
     /** The throttle runs inside the security chain only, not a second time as a servlet filter. */
@@ -226,7 +270,17 @@ public class SecurityConfiguration {
             throw new IllegalStateException(e);
         }
     }
-    private static final RequestMatcher LOGIN_FORM = PathPatternRequestMatcher.pathPattern(HttpMethod.POST, "/login");
+
+    /** HMAC-SHA256 of the text with the key, in hex. */
+    static String hmac(String key, String text) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(key.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+            return HexFormat.of().formatHex(mac.doFinal(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     /** A random key, made once and kept (owner-only) in the data dir; a process-wide one if it cannot be. */
     static String rememberMeKey(Path dataDir) {
@@ -275,6 +329,11 @@ public class SecurityConfiguration {
         if (viewerPassword != null && !viewerPassword.isBlank()) {
             users.add(User.withUsername(VIEWER_USER).password(encoded(viewerPassword, encoder))
                     .roles(ROLE_VIEWER).build());
+        }
+        String metricsPassword = security.metricsPassword();
+        if (metricsPassword != null && !metricsPassword.isBlank()) {
+            users.add(User.withUsername(METRICS_USER).password(encoded(metricsPassword, encoder))
+                    .roles(ROLE_METRICS).build());
         }
         return new InMemoryUserDetailsManager(users);
     }

@@ -132,6 +132,31 @@ class JobActionsTest {
         }
     }
 
+    /**
+     * A plan step busy matching globs (here some 40 s of them: 60 globs of 1,000 characters that all stay
+     * alive to the end of each of 1,000 names of 240 characters) sees a stop within a second: it ends
+     * STOPPED without a plan.
+     */
+    @Test
+    void aStopReachesThePlanStep() throws Exception {
+        Path globby = Files.createDirectories(dataDir.resolve("input").resolve("globby"));
+        for (int i = 0; i < 300; i++) {
+            Files.createFile(globby.resolve("a".repeat(236) + String.format("%04d", i)));
+        }
+        StringBuilder include = new StringBuilder();
+        for (int i = 0; i < 60; i++) {
+            include.append(i == 0 ? "" : ", ").append('"').append("**a".repeat(333)).append("b\"");
+        }
+        ApiHttp http = new ApiHttp(port);
+        String id = http.submit("{\"operation\": \"test-list\", \"input\": {\"root\": \"" + globby
+                + "\", \"include\": [" + include + "]}}").path("id").asString();
+        awaitStatus(http, id, "STARTED");
+        assertThat(http.post("/api/jobs/" + id + "/stop").statusCode()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> assertThat(http.job(id).path("status").asString()).isEqualTo("STOPPED"));
+        assertThat(dataDir.resolve("jobs").resolve(id).resolve("plan.json")).doesNotExist();
+    }
+
     @Test
     void actionsFollowTheStatusAndTheRoleAndAgreeWithTheCommands() throws Exception {
         ApiHttp http = new ApiHttp(port);

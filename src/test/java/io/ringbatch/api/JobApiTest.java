@@ -48,6 +48,9 @@ class JobApiTest {
     @Value("${ringbatch.api.max-event-streams}")
     int maxEventStreams;
 
+    @Value("${ringbatch.api.max-streams-per-user}")
+    int maxStreamsPerUser;
+
     @Autowired
     JobEvents events;
 
@@ -415,22 +418,36 @@ class JobApiTest {
     }
 
     @Test
-    void eventStreamsAreBoundedAndAClientThatGoesAwayFreesItsStream() throws Exception {
+    void eventStreamsAreBoundedPerUserAndInTotalAndAClientThatGoesAwayFreesItsStream() throws Exception {
         String id = http.submit(slowJob(400)).path("id").asString();
         List<InputStream> streams = new ArrayList<>();
+        String viewer = ApiHttp.basic("viewer", ApiHttp.VIEWER_PW);
         try {
             // the streams other tests may still hold count too
-            int free = maxEventStreams - events.open();
-            for (int i = 0; i < free; i++) {
+            for (int i = events.open("admin"); i < maxStreamsPerUser && events.open() < maxEventStreams; i++) {
                 HttpResponse<InputStream> stream = http.client().send(http.admin("/api/jobs/" + id + "/events").GET()
                         .build(), HttpResponse.BodyHandlers.ofInputStream());
                 assertThat(stream.statusCode()).isEqualTo(200);
                 streams.add(stream.body());
             }
             assertThat(streams).isNotEmpty();
-            HttpResponse<String> oneMore = http.send(http.admin("/api/jobs/" + id + "/events").GET());
+            if (events.open() < maxEventStreams) {
+                HttpResponse<String> fifth = http.send(http.admin("/api/jobs/" + id + "/events").GET());
+                JsonNode mine = assertProblem(fifth, 429);
+                assertThat(mine.path("detail").asString()).contains("too many event streams of this user");
+                assertThat(fifth.headers().firstValue("Retry-After")).isPresent();
+            }
+            // one user's limit leaves the others theirs: the viewer takes the rest
+            while (events.open() < maxEventStreams) {
+                HttpResponse<InputStream> stream = http.client().send(http.request("/api/jobs/" + id + "/events")
+                        .header("Authorization", viewer).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+                assertThat(stream.statusCode()).isEqualTo(200);
+                streams.add(stream.body());
+            }
+            HttpResponse<String> oneMore = http.send(http.request("/api/jobs/" + id + "/events")
+                    .header("Authorization", viewer).GET());
             JsonNode busy = assertProblem(oneMore, 503);
-            assertThat(busy.path("detail").asString()).contains("too many event streams");
+            assertThat(busy.path("detail").asString()).contains("too many event streams are open");
             assertThat(oneMore.headers().firstValue("Retry-After")).isPresent();
 
             streams.remove(0).close();

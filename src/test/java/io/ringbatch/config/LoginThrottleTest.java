@@ -2,6 +2,8 @@ package io.ringbatch.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -33,11 +35,18 @@ import org.springframework.test.context.DynamicPropertySource;
  * right password is refused (429 with Retry-After, or the form with a message) until the window moves
  * on; other users from the same address are not locked out by one user's failures; memory stays bounded.
  * <p>
+ * Behind proxies: only a trusted proxy's {@code X-Forwarded-For} counts, and then each client is throttled
+ * by its own address.
+ * <p>
  * Its own context: a low login limit (3), which would lock other classes out, and a clock it moves.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "ringbatch.security.admin-password=right", "ringbatch.security.viewer-password=viewer-right",
-        "ringbatch.security.login-attempts=3", "ringbatch.security.login-window=3s"})
+        "ringbatch.security.login-attempts=3", "ringbatch.security.login-window=3s",
+        // as on Kubernetes, where Boot makes Tomcat trust X-Forwarded-For from every private address
+        "spring.main.cloud-platform=kubernetes",
+        // the test's own client (127.0.0.1) is the proxy; a client bound to 127.0.0.2 is not
+        "ringbatch.security.trusted-proxies=127.0.0.1/32"})
 @DirtiesContext
 @Timeout(60)
 class LoginThrottleTest {
@@ -143,6 +152,59 @@ class LoginThrottleTest {
         String locked = http.send(HttpRequest.newBuilder(URI.create(location.startsWith("http") ? location
                 : "http://localhost:" + port + location)).build(), HttpResponse.BodyHandlers.ofString()).body();
         assertThat(locked).contains("Too many failed sign-ins");
+    }
+
+    /** A basic login from a trusted proxy on behalf of {@code client}. */
+    private HttpResponse<String> viaProxy(String client, String user, String password) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/api/me"))
+                .header("X-Forwarded-For", client).header("Authorization", "Basic " + Base64.getEncoder()
+                        .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8))).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void behindATrustedProxyEachClientIsThrottledByItsOwnAddressAndUserNamesAreFolded() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            assertThat(viaProxy("203.0.113.7", i % 2 == 0 ? "ADMIN" : "Admin", "wrong").statusCode()).isEqualTo(401);
+        }
+        assertThat(viaProxy("203.0.113.7", "admin", "right").statusCode()).as("the client that failed").isEqualTo(429);
+        assertThat(viaProxy("203.0.113.8", "admin", "right").statusCode()).as("another client of the proxy")
+                .isEqualTo(200);
+        assertThat(basic("admin", "right").statusCode()).as("the proxy's own address").isEqualTo(200);
+
+        // the proxy says the client came over TLS: the cookies are Secure
+        HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/login"))
+                .header("X-Forwarded-For", "203.0.113.9").header("X-Forwarded-Proto", "https").build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(page.headers().allValues("Set-Cookie")).filteredOn(c -> c.startsWith("JSESSIONID="))
+                .singleElement().asString().contains("Secure").contains("SameSite=Lax");
+        HttpResponse<String> plain = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/login"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(plain.headers().allValues("Set-Cookie")).filteredOn(c -> c.startsWith("JSESSIONID="))
+                .singleElement().asString().doesNotContain("Secure");
+    }
+
+    /** A basic login over a connection from 127.0.0.2, not a trusted proxy, naming itself another client. */
+    private int untrusted(String forwardedFor, String user, String password) throws Exception {
+        try (Socket socket = new Socket()) {
+            socket.bind(new InetSocketAddress("127.0.0.2", 0));
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            socket.setSoTimeout(10_000);
+            String request = "GET /api/me HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Forwarded-For: "
+                    + forwardedFor + "\r\nAuthorization: Basic " + Base64.getEncoder().encodeToString(
+                    (user + ":" + password).getBytes(StandardCharsets.UTF_8)) + "\r\n\r\n";
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+            String status = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            return Integer.parseInt(status.substring(9, 12));
+        }
+    }
+
+    @Test
+    void anUntrustedClientCannotNameANewAddressForEachGuess() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            assertThat(untrusted("198.51.100." + i, "viewer", "guess" + i)).isEqualTo(401);
+        }
+        assertThat(untrusted("198.51.100.99", "viewer", "viewer-right")).isEqualTo(429);
     }
 
     @Test

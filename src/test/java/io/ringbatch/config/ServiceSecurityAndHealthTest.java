@@ -16,6 +16,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -93,6 +94,12 @@ class ServiceSecurityAndHealthTest {
         assertThat(http.get("/actuator/prometheus").statusCode()).isEqualTo(401);
         assertThat(http.get("/actuator/prometheus", "viewer", VIEWER_PW).statusCode()).isEqualTo(403);
         assertThat(http.get("/actuator/metrics", "viewer", VIEWER_PW).statusCode()).isEqualTo(403);
+        // the scraper's user reads the metrics and nothing else
+        assertThat(http.get("/actuator/prometheus", "metrics", ServiceTest.METRICS_PW).statusCode()).isEqualTo(200);
+        for (String other : new String[] {"/actuator/metrics", "/actuator/env", "/api/jobs", "/api/me", "/",
+                "/v3/api-docs"}) {
+            assertThat(http.get(other, "metrics", ServiceTest.METRICS_PW).statusCode()).as(other).isEqualTo(403);
+        }
 
         new ApiHttp(port).awaitNoJobRunning(); // the counters below are the whole service's
         String initial = scrape();
@@ -238,6 +245,17 @@ class ServiceSecurityAndHealthTest {
     @Test
     void theJobRepositoryIsAnH2FileInTheDataDir() {
         assertThat(TestDirs.shared().resolve("ringbatch.mv.db")).isRegularFile();
+        // owner-only, whatever the umask: the database, the remember-me key, the jobs' work files
+        try {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(TestDirs.shared())))
+                    .isEqualTo("rwx------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(TestDirs.shared().resolve("jobs"))))
+                    .isEqualTo("rwx------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(
+                    TestDirs.shared().resolve("ringbatch.mv.db")))).isEqualTo("rw-------");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         Integer instances = new JdbcTemplate(dataSource).queryForObject("SELECT COUNT(*) FROM BATCH_JOB_INSTANCE",
                 Integer.class);
         assertThat(instances).isNotNull();

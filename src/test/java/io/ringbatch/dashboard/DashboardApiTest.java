@@ -232,6 +232,35 @@ class DashboardApiTest {
 
         HttpResponse<String> basic = http.get("/api/me");
         assertThat(basic.headers().allValues("Set-Cookie")).noneMatch(c -> c.startsWith("ringbatch-remember-me="));
+
+        // both cookies stay home when another site posts a form; and if a browser sent one all the same...
+        assertThat(remember).contains("SameSite=Lax");
+        assertThat(login.headers().allValues("Set-Cookie")).filteredOn(c -> c.startsWith("JSESSIONID="))
+                .singleElement().asString().contains("SameSite=Lax");
+        // ...a cross-site form with the remember-me cookie alone is refused: it has no CSRF token
+        HttpResponse<String> forged = http.send(http.request("/api/jobs/" + "0".repeat(16) + "/stop")
+                .header("Cookie", cookie).header("Origin", "https://elsewhere.example")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("")));
+        assertThat(forged.statusCode()).as(forged.body()).isEqualTo(403);
+        // the dashboard's way: the cookie logs in, api/me gives the session's token, the request carries it
+        HttpResponse<String> me = http.send(http.request("/api/me").header("Cookie", cookie));
+        String reopened = me.headers().allValues("Set-Cookie").stream().filter(c -> c.startsWith("JSESSIONID="))
+                .findFirst().orElseThrow().split(";")[0];
+        JsonNode csrf = ApiHttp.json(me).path("csrf");
+        HttpResponse<String> withToken = http.send(http.request("/api/jobs/" + "0".repeat(16) + "/stop")
+                .header("Cookie", cookie + "; " + reopened).header(csrf.path("headerName").asString(),
+                        csrf.path("token").asString()).POST(HttpRequest.BodyPublishers.ofString("")));
+        assertThat(withToken.statusCode()).as("past security: no such job").isEqualTo(404);
+
+        // signing out ends the cookie (on every instance: the time is in the database)
+        HttpResponse<String> logout = http.send(http.request("/logout").header("Cookie", reopened)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(csrf.path("parameterName").asString() + "="
+                        + URLEncoder.encode(csrf.path("token").asString(), StandardCharsets.UTF_8))));
+        assertThat(logout.statusCode()).as(logout.body()).isIn(204, 302);
+        assertThat(http.send(http.request("/api/me").header("Cookie", cookie).header("X-Requested-With",
+                "XMLHttpRequest")).statusCode()).as("the cookie after the sign-out").isEqualTo(401);
     }
 
     @Test

@@ -13,6 +13,7 @@ import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1Container;
 import io.kubernetes.client.openapi.models.V1EnvVar;
 import io.kubernetes.client.openapi.models.V1Ingress;
+import io.kubernetes.client.openapi.models.V1NetworkPolicy;
 import io.kubernetes.client.openapi.models.V1Pod;
 import io.kubernetes.client.openapi.models.V1PodDisruptionBudget;
 import io.kubernetes.client.openapi.models.V1Probe;
@@ -77,7 +78,8 @@ class HelmChartTest {
     static final Map<String, Class<?>> KINDS = Map.of(
             "ServiceAccount", V1ServiceAccount.class, "Secret", V1Secret.class, "ConfigMap", V1ConfigMap.class,
             "Service", V1Service.class, "StatefulSet", V1StatefulSet.class,
-            "PodDisruptionBudget", V1PodDisruptionBudget.class, "Ingress", V1Ingress.class, "Pod", V1Pod.class);
+            "PodDisruptionBudget", V1PodDisruptionBudget.class, "Ingress", V1Ingress.class, "Pod", V1Pod.class,
+            "NetworkPolicy", V1NetworkPolicy.class);
 
     @TempDir
     static Path dataDir;
@@ -195,7 +197,7 @@ class HelmChartTest {
     void theDefaultsRenderAStatefulSetWithItsDataVolumeProbesAndLockedDownSecurity() throws Exception {
         Rendered r = render();
         assertThat(r.typed().stream().map(o -> o.getClass().getSimpleName()).sorted().toList()).containsExactly(
-                "V1ConfigMap", "V1PodDisruptionBudget", "V1Secret", "V1Service", "V1Service",
+                "V1ConfigMap", "V1NetworkPolicy", "V1PodDisruptionBudget", "V1Secret", "V1Service", "V1Service",
                 "V1ServiceAccount", "V1StatefulSet");
         assertThat(r.custom()).isEmpty();
 
@@ -355,8 +357,8 @@ class HelmChartTest {
 
     @Test
     void anExternalPostgresqlAllowsReplicas() {
-        Rendered r = render("database.external.enabled", true, "database.external.url",
-                "jdbc:postgresql://pg:5432/ringbatch", "database.external.password", "pg-secret", "replicaCount", 3);
+        Rendered r = render("networkPolicy.databaseCidr", "10.0.5.0/24", "database.external.enabled", true,
+                "database.external.url", "jdbc:postgresql://pg:5432/ringbatch", "database.external.password", "pg-secret", "replicaCount", 3);
         assertThat(r.statefulSet().getSpec().getReplicas()).isEqualTo(3);
         // a dashboard session lives in one replica
         assertThat(r.all(V1Service.class).get(0).getSpec().getSessionAffinity()).isEqualTo("ClientIP");
@@ -365,8 +367,8 @@ class HelmChartTest {
         var ref = r.env("SPRING_DATASOURCE_PASSWORD").getValueFrom().getSecretKeyRef();
         assertThat(new String(r.secret().getData().get(ref.getKey()), StandardCharsets.UTF_8)).isEqualTo("pg-secret");
 
-        Rendered existing = render("database.external.enabled", true, "database.external.url",
-                "jdbc:postgresql://pg:5432/ringbatch", "database.external.existingSecret", "pg-credentials",
+        Rendered existing = render("networkPolicy.databaseCidr", "10.0.5.0/24", "database.external.enabled", true,
+                "database.external.url", "jdbc:postgresql://pg:5432/ringbatch", "database.external.existingSecret", "pg-credentials",
                 "database.external.existingSecretPasswordKey", "pw");
         var existingRef = existing.env("SPRING_DATASOURCE_PASSWORD").getValueFrom().getSecretKeyRef();
         assertThat(existingRef.getName()).isEqualTo("pg-credentials");
@@ -378,7 +380,7 @@ class HelmChartTest {
     void anExistingSecretReplacesTheChartsOwn() {
         Rendered r = render("auth.existingSecret", "my-logins", "auth.existingSecretAdminPasswordKey", "admin",
                 "metrics.serviceMonitor.enabled", true);
-        assertThat(r.secret().getData()).containsOnlyKeys("remember-me-key");
+        assertThat(r.secret().getData()).containsOnlyKeys("remember-me-key", "metrics-username", "metrics-password");
         var admin = r.env("RINGBATCH_SECURITY_ADMINPASSWORD").getValueFrom().getSecretKeyRef();
         assertThat(admin.getName()).isEqualTo("my-logins");
         assertThat(admin.getKey()).isEqualTo("admin");
@@ -386,8 +388,9 @@ class HelmChartTest {
         assertThat(viewer.getName()).isEqualTo("my-logins");
         assertThat(viewer.getOptional()).isTrue();
         Map<String, Object> endpoint = endpoint(r.custom().get(0));
-        assertThat(flatten("", endpoint, new TreeMap<>())).containsEntry("basicAuth.password.name", "my-logins")
-                .containsEntry("basicAuth.password.key", "admin");
+        assertThat(flatten("", endpoint, new TreeMap<>())).as("the scraper's login is the chart's, not the admin's")
+                .containsEntry("basicAuth.password.name", r.secret().getMetadata().getName())
+                .containsEntry("basicAuth.password.key", "metrics-password");
 
         Rendered viewerToo = render("auth.viewerPassword", "look-only");
         var key = viewerToo.env("RINGBATCH_SECURITY_VIEWERPASSWORD").getValueFrom().getSecretKeyRef().getKey();
@@ -410,7 +413,7 @@ class HelmChartTest {
     }
 
     @Test
-    void aServiceMonitorScrapesThePrometheusEndpointAsAdmin() {
+    void aServiceMonitorScrapesThePrometheusEndpointAsTheMetricsUser() {
         Rendered r = render("metrics.serviceMonitor.enabled", true, "metrics.serviceMonitor.labels.release", "prom",
                 "metrics.serviceMonitor.interval", "15s");
         assertThat(r.custom()).hasSize(1);
@@ -424,11 +427,76 @@ class HelmChartTest {
         Map<String, Object> auth = flatten("", endpoint.get("basicAuth"), new TreeMap<>());
         V1Secret secret = r.secret();
         assertThat(auth.get("username.name")).isEqualTo(secret.getMetadata().getName());
-        assertThat(secret.getData()).containsKeys((String) auth.get("username.key"), (String) auth.get("password.key"));
+        assertThat(auth.get("password.name")).isEqualTo(secret.getMetadata().getName());
+        // the user metrics, whose password the service gets from the same key: not admin's
+        assertThat(new String(secret.getData().get((String) auth.get("username.key")), StandardCharsets.UTF_8))
+                .isEqualTo("metrics");
+        var password = r.env("RINGBATCH_SECURITY_METRICSPASSWORD").getValueFrom().getSecretKeyRef();
+        assertThat(password.getName()).isEqualTo(secret.getMetadata().getName());
+        assertThat(password.getKey()).isEqualTo(auth.get("password.key"));
+        assertThat(new String(secret.getData().get(password.getKey()), StandardCharsets.UTF_8)).hasSize(32)
+                .isNotEqualTo(new String(secret.getData().get("admin-password"), StandardCharsets.UTF_8));
         @SuppressWarnings("unchecked")
         Map<String, Object> labels = (Map<String, Object>) ((Map<String, Object>) sm.get("metadata")).get("labels");
         assertThat(labels).containsEntry("release", "prom");
         assertThat(render().custom()).isEmpty();
+        assertThat(render().env("RINGBATCH_SECURITY_METRICSPASSWORD")).as("no scraper, no metrics user").isNull();
+    }
+
+    @Test
+    void aNetworkPolicyLetsInTheIngressAndPrometheusAndLetsOutDnsAndTheDatabaseOnly() {
+        Rendered r = render();
+        V1NetworkPolicy policy = r.one(V1NetworkPolicy.class);
+        var spec = policy.getSpec();
+        assertThat(spec.getPolicyTypes()).containsExactlyInAnyOrder("Ingress", "Egress");
+        assertThat(spec.getPodSelector().getMatchLabels())
+                .isEqualTo(r.statefulSet().getSpec().getSelector().getMatchLabels());
+        assertThat(spec.getIngress()).singleElement().satisfies(rule -> {
+            assertThat(rule.getPorts()).singleElement().satisfies(p -> assertThat(p.getPort().getStrValue())
+                    .isEqualTo(r.container().getPorts().get(0).getName()));
+            assertThat(rule.getFrom()).hasSize(3);
+            assertThat(rule.getFrom().get(0).getPodSelector().getMatchLabels())
+                    .as("the release's own pods").isEqualTo(spec.getPodSelector().getMatchLabels());
+            assertThat(rule.getFrom().get(1).getNamespaceSelector().getMatchLabels())
+                    .containsEntry("kubernetes.io/metadata.name", "ingress-nginx");
+            assertThat(rule.getFrom().get(2).getNamespaceSelector().getMatchLabels())
+                    .containsEntry("kubernetes.io/metadata.name", "monitoring");
+            assertThat(rule.getFrom()).allSatisfy(peer -> assertThat(peer.getIpBlock()).isNull());
+        });
+        // out: DNS and the release's pods; with H2 nothing else
+        assertThat(spec.getEgress()).hasSize(2);
+        assertThat(spec.getEgress().get(0).getPorts()).allSatisfy(p -> assertThat(p.getPort().getIntValue())
+                .isEqualTo(53));
+        assertThat(spec.getEgress().get(0).getTo().get(0).getPodSelector().getMatchLabels())
+                .containsEntry("k8s-app", "kube-dns");
+        assertThat(spec.getEgress().get(1).getTo().get(0).getPodSelector().getMatchLabels())
+                .isEqualTo(spec.getPodSelector().getMatchLabels());
+
+        Rendered pg = render("database.external.enabled", true, "database.external.url",
+                "jdbc:postgresql://pg:5432/ringbatch", "database.external.password", "pw",
+                "networkPolicy.databaseCidr", "10.0.5.10/32");
+        var pgSpec = pg.one(V1NetworkPolicy.class).getSpec();
+        assertThat(pgSpec.getEgress()).hasSize(3);
+        assertThat(pgSpec.getEgress().get(2).getTo()).singleElement()
+                .satisfies(peer -> assertThat(peer.getIpBlock().getCidr()).isEqualTo("10.0.5.10/32"));
+        assertThat(pgSpec.getEgress().get(2).getPorts()).singleElement()
+                .satisfies(p -> assertThat(p.getPort().getIntValue()).isEqualTo(5432));
+        Rendered selected = render("database.external.enabled", true, "database.external.url",
+                "jdbc:postgresql://pg:5432/ringbatch", "database.external.password", "pw",
+                "networkPolicy.databaseSelector.podSelector.matchLabels.app", "postgres");
+        assertThat(selected.one(V1NetworkPolicy.class).getSpec().getEgress().get(2).getTo()).singleElement()
+                .satisfies(peer -> assertThat(peer.getPodSelector().getMatchLabels()).containsEntry("app", "postgres"));
+        assertRefused(new Object[] {"database.external.enabled", true, "database.external.url",
+                "jdbc:postgresql://pg:5432/ringbatch", "database.external.password", "pw"}, "networkPolicy.databaseCidr");
+        assertThat(render("networkPolicy.enabled", false).all(V1NetworkPolicy.class)).isEmpty();
+    }
+
+    @Test
+    void trustedProxiesFromValues() {
+        assertThat(((Map<?, ?>) ringbatch(render()).get("security")).get("trusted-proxies")).isEqualTo(List.of());
+        Rendered r = render("config.security.trustedProxies[0]", "10.42.0.0/16");
+        assertThat(((Map<?, ?>) ringbatch(r).get("security")).get("trusted-proxies")).isEqualTo(List.of("10.42.0.0/16"));
+        assertRefused("config.security.trustedProxies[0]", "the ingress", "trustedProxies");
     }
 
     @SuppressWarnings("unchecked")
