@@ -111,6 +111,10 @@ final class Faults {
             return true;
         }
 
+        boolean pending() {
+            return !later.isEmpty();
+        }
+
         /** The completions kept at earlier reaps, to hand over now. */
         List<long[]> due() {
             if (later.isEmpty()) {

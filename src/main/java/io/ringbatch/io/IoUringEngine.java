@@ -182,6 +182,12 @@ public final class IoUringEngine extends AbstractEngine {
         if (handle == null || handle.closed) {
             handle = new RingHandle(Ring.open(options.queueDepth(), cqEntries, setupFlags));
             rings.add(handle);
+            if (closed) {
+                // the engine closed meanwhile, perhaps after it went through its rings: this one it never saw
+                rings.remove(handle);
+                handle.ring.close();
+                throw new IOException("the io_uring engine is closed");
+            }
             threadRing.set(handle);
         }
         return handle;
@@ -288,7 +294,7 @@ public final class IoUringEngine extends AbstractEngine {
         h.lock.lock();
         try {
             checkOpen(h);
-            if (h.ring.cqReady() > 0) {
+            if (h.ring.cqReady() > 0 || h.ring.held()) {
                 h.ring.reap(h.handler);
                 return;
             }

@@ -211,6 +211,11 @@ final class Ring implements AutoCloseable {
         return closed;
     }
 
+    /** Completions a test's faults held back, due at the next {@link #reap}. */
+    boolean held() {
+        return mangler.pending();
+    }
+
     /** SQEs that may still be prepared before the kernel consumes some. */
     int sqSpace() {
         return sqEntries - (sqeTail - (int) INT.getAcquire(sq, sqHead));
