@@ -253,7 +253,13 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
         }
     }
 
-    /** Jobs the last shutdown stopped (they carry the marker) go on, if resume-on-start allows. */
+    /**
+     * Jobs the last shutdown stopped (they carry the marker) go on, if resume-on-start allows. The
+     * shutdown stops the partitions first and waits for them within the shutdown timeout; the worker
+     * executor waits for what is left of it, and only then does the I/O engine close (the workers depend
+     * on it). A partition still reading then fails cleanly ("the io_uring engine is closed"), never on
+     * unmapped memory.
+     */
     private void resumeStoppedAtShutdown(List<String> resumed) {
         java.nio.file.Path jobs = pipeline.dataDir().resolve("jobs");
         if (!java.nio.file.Files.isDirectory(jobs)) {
@@ -268,7 +274,10 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
                 String jobId = dir.getFileName().toString();
                 java.nio.file.Files.deleteIfExists(marker);
                 JobExecution last = states.latest(jobId);
-                if (properties.resumeOnStart() && last != null && last.getStatus() == BatchStatus.STOPPED) {
+                // STOPPED at its commit, or FAILED because it overran the shutdown's wait and its reads met the
+                // closed I/O engine ("the io_uring engine is closed"): either way it resumes from its last commit
+                if (properties.resumeOnStart() && last != null
+                        && (last.getStatus() == BatchStatus.STOPPED || last.getStatus() == BatchStatus.FAILED)) {
                     try {
                         restart(jobId);
                         resumed.add(jobId);

@@ -11,7 +11,8 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 
 /**
  * {@code /actuator/health} component {@code ioEngine}: which engine runs, what was asked for and,
- * when they differ, why; the engine's tuning and its current load.
+ * when they differ, why; the engine's tuning and its current load; for io_uring, the kernel features in
+ * use and the completions dropped because they named no read in flight.
  */
 public class IoEngineHealthIndicator implements HealthIndicator {
     private final IoEngines.Selection selection;
@@ -33,13 +34,17 @@ public class IoEngineHealthIndicator implements HealthIndicator {
         }
         if (engine instanceof IoUringEngine uring) {
             health.withDetail("topology", uring.topology().name().toLowerCase(Locale.ROOT).replace('_', '-'))
-                    .withDetail("rings", uring.rings());
+                    .withDetail("rings", uring.rings())
+                    // what set-up negotiated with this kernel: an older one runs without some of them
+                    .withDetail("features", uring.features())
+                    .withDetail("staleCompletions", uring.staleCompletions());
         }
         return health
                 .withDetail("blockSize", options.blockSize())
                 .withDetail("queueDepth", options.queueDepth())
                 .withDetail("readAhead", options.readAhead())
                 .withDetail("direct", options.direct())
+                .withDetail("readTimeout", options.readTimeout().toString())
                 .withDetail("readersOpen", stats.readersOpen())
                 .withDetail("readsInFlight", stats.readsInFlight())
                 .withDetail("buffersInUse", stats.buffersInUse())

@@ -102,6 +102,8 @@ public record RingbatchProperties(
      * @param blockingThreads read threads of the blocking engine
      * @param topology        io_uring rings: {@code per-thread} (one ring per consumer thread, which
      *                        submits and reaps itself) or {@code shared} (one ring and a reaper thread)
+     * @param readTimeout     a read that takes longer is cancelled and its partition fails (it restarts
+     *                        from its last commit like any failure)
      */
     public record Io(
             @DefaultValue("auto") @NotNull IoEngines.Mode engine,
@@ -111,7 +113,8 @@ public record RingbatchProperties(
             @DefaultValue("8") @Min(1) int readAhead,
             @DefaultValue("128") @Min(1) int bufferPoolSize,
             @DefaultValue("4") @Min(1) int blockingThreads,
-            @DefaultValue("per-thread") @NotNull IoOptions.Topology topology) {
+            @DefaultValue("per-thread") @NotNull IoOptions.Topology topology,
+            @DefaultValue("60s") @NotNull java.time.Duration readTimeout) {
 
         /** Validated as {@code ringbatch.io.block-size-valid}: a whole number of 4 KiB pages, at most 1 GiB. */
         @AssertTrue(message = "ringbatch.io.block-size must be a multiple of 4KB, between 4KB and 1GB")
@@ -122,7 +125,7 @@ public record RingbatchProperties(
 
         public IoOptions toOptions() {
             return new IoOptions(Math.toIntExact(blockSize.toBytes()), queueDepth, readAhead, bufferPoolSize, direct,
-                    blockingThreads, topology);
+                    blockingThreads, topology, readTimeout);
         }
     }
 

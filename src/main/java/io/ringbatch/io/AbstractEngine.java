@@ -23,6 +23,12 @@ abstract class AbstractEngine implements IoEngine {
     final LongAdder inFlight = new LongAdder();
     /** Reads that completed while an earlier read of the same reader was still in flight. */
     final LongAdder outOfOrder = new LongAdder();
+    /** Completions of reads their readers had given up (time-out, close): their buffers went back then. */
+    final LongAdder abandonedCompleted = new LongAdder();
+    /** Completions that named no read in flight (late, twice, or of an earlier read): dropped. */
+    final LongAdder staleCompletions = new LongAdder();
+    /** A failure of the engine itself that every waiting reader gets (the shared ring's reaper died). */
+    volatile IOException failure;
     volatile boolean closed;
 
     AbstractEngine(IoOptions options) {
@@ -79,7 +85,11 @@ abstract class AbstractEngine implements IoEngine {
     void poll(PrefetchingReader reader) {
     }
 
-    /** Returns once {@code slot} is no longer in flight. */
+    /**
+     * Returns once {@code slot} is no longer in flight, or once {@link PrefetchingReader#waitOver} says
+     * to stop waiting (its time-out passed, the reader closes, the engine failed) with the slot still in
+     * flight; the reader then decides.
+     */
     abstract void await(PrefetchingReader reader, PrefetchingReader.Slot slot) throws IOException;
 
     /** Asks for an in-flight read to end early; it still completes through the usual path. */

@@ -11,6 +11,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * stable for the life of the pool, so an in-flight read can be named by its buffer's index (the
  * io_uring engine uses it as the request's user data). Buffers are allocated on first use, up to
  * {@code capacity}.
+ * <p>
+ * Every buffer has one owner at a time: the pool, or whoever acquired it until they release it. A
+ * release of a buffer the pool already holds (the sign of two owners: the kernel may still be writing
+ * into it for one while the other reads it) is refused; with {@link #checkOwners} on (tests), it is also
+ * counted in {@link #ownershipViolations}, where a refusal swallowed on some error path still shows.
  */
 public final class BufferPool {
     public static final int PAGE = 4096;
@@ -20,6 +25,10 @@ public final class BufferPool {
     private final ByteBuffer[] buffers;
     private final long[] addresses;
     private final int[] free;
+    private final boolean[] taken;
+    /** Tests turn this on: every refused release is counted, wherever it was caught. */
+    static volatile boolean checkOwners;
+    static final java.util.concurrent.atomic.AtomicLong ownershipViolations = new java.util.concurrent.atomic.AtomicLong();
     private int freeCount;
     private int allocated;
     private final ReentrantLock lock = new ReentrantLock();
@@ -37,6 +46,7 @@ public final class BufferPool {
         this.buffers = new ByteBuffer[capacity];
         this.addresses = new long[capacity];
         this.free = new int[capacity];
+        this.taken = new boolean[capacity];
     }
 
     public int bufferSize() {
@@ -87,7 +97,9 @@ public final class BufferPool {
 
     private int takeLocked() {
         if (freeCount > 0) {
-            return free[--freeCount];
+            int index = free[--freeCount];
+            taken[index] = true;
+            return index;
         }
         if (allocated < capacity) {
             int index = allocated;
@@ -96,6 +108,7 @@ public final class BufferPool {
             buffers[index] = buffer;
             addresses[index] = LibC.address(buffer);
             allocated++;
+            taken[index] = true;
             return index;
         }
         return -1;
@@ -107,6 +120,13 @@ public final class BufferPool {
             if (index < 0 || index >= allocated) {
                 throw new IllegalArgumentException("not a buffer of this pool: " + index);
             }
+            if (!taken[index]) {
+                if (checkOwners) {
+                    ownershipViolations.incrementAndGet();
+                }
+                throw new IllegalStateException("buffer " + index + " released twice: it had two owners");
+            }
+            taken[index] = false;
             free[freeCount++] = index;
             released.signal();
         } finally {

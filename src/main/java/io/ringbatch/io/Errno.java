@@ -18,7 +18,9 @@ public final class Errno {
     public static final int EINVAL = 22;
     public static final int ENOSYS = 38;
     public static final int ELOOP = 40;
+    public static final int ETIME = 62;
     public static final int EOPNOTSUPP = 95;
+    public static final int EALREADY = 114;
     public static final int ECANCELED = 125;
 
     private static final Map<Integer, String> NAMES = Map.ofEntries(
@@ -31,7 +33,7 @@ public final class Errno {
             Map.entry(23, "ENFILE"), Map.entry(24, "EMFILE"), Map.entry(27, "EFBIG"),
             Map.entry(28, "ENOSPC"), Map.entry(29, "ESPIPE"), Map.entry(30, "EROFS"),
             Map.entry(36, "ENAMETOOLONG"), Map.entry(ENOSYS, "ENOSYS"), Map.entry(ELOOP, "ELOOP"),
-            Map.entry(61, "ENODATA"), Map.entry(75, "EOVERFLOW"), Map.entry(EOPNOTSUPP, "EOPNOTSUPP"),
+            Map.entry(61, "ENODATA"), Map.entry(ETIME, "ETIME"), Map.entry(EALREADY, "EALREADY"), Map.entry(75, "EOVERFLOW"), Map.entry(EOPNOTSUPP, "EOPNOTSUPP"),
             Map.entry(110, "ETIMEDOUT"), Map.entry(116, "ESTALE"), Map.entry(ECANCELED, "ECANCELED"));
 
     private Errno() {

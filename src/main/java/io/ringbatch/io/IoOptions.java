@@ -10,9 +10,12 @@ package io.ringbatch.io;
  * @param direct          read with O_DIRECT where the file system allows it
  * @param blockingThreads threads of the blocking engine's read pool
  * @param topology        how the io_uring engine lays out its rings
+ * @param readTimeout     how long a read may take before it is cancelled and its reader fails (default 60 s)
  */
 public record IoOptions(int blockSize, int queueDepth, int readAhead, int bufferPoolSize, boolean direct,
-                        int blockingThreads, Topology topology) {
+                        int blockingThreads, Topology topology, java.time.Duration readTimeout) {
+
+    public static final java.time.Duration DEFAULT_READ_TIMEOUT = java.time.Duration.ofSeconds(60);
 
     /** Ring topology of the io_uring engine; see {@link IoUringEngine}. */
     public enum Topology {
@@ -37,6 +40,11 @@ public record IoOptions(int blockSize, int queueDepth, int readAhead, int buffer
         this(blockSize, queueDepth, readAhead, bufferPoolSize, direct, blockingThreads, Topology.PER_THREAD);
     }
 
+    public IoOptions(int blockSize, int queueDepth, int readAhead, int bufferPoolSize, boolean direct,
+                     int blockingThreads, Topology topology) {
+        this(blockSize, queueDepth, readAhead, bufferPoolSize, direct, blockingThreads, topology, DEFAULT_READ_TIMEOUT);
+    }
+
     public static final int DEFAULT_BLOCK_SIZE = 1 << 20;
 
     public IoOptions {
@@ -56,6 +64,9 @@ public record IoOptions(int blockSize, int queueDepth, int readAhead, int buffer
         if (topology == null) {
             throw new IllegalArgumentException("ringbatch.io.topology must be per-thread or shared");
         }
+        if (readTimeout == null || readTimeout.toMillis() < 1) {
+            throw new IllegalArgumentException("ringbatch.io.read-timeout must be at least 1ms: " + readTimeout);
+        }
         if (blockingThreads < 1) {
             throw new IllegalArgumentException("ringbatch.io.blocking-threads must be at least 1: " + blockingThreads);
         }
@@ -71,26 +82,30 @@ public record IoOptions(int blockSize, int queueDepth, int readAhead, int buffer
     }
 
     public IoOptions withDirect(boolean value) {
-        return new IoOptions(blockSize, queueDepth, readAhead, bufferPoolSize, value, blockingThreads, topology);
+        return new IoOptions(blockSize, queueDepth, readAhead, bufferPoolSize, value, blockingThreads, topology, readTimeout);
     }
 
     public IoOptions withBlockSize(int value) {
-        return new IoOptions(value, queueDepth, readAhead, bufferPoolSize, direct, blockingThreads, topology);
+        return new IoOptions(value, queueDepth, readAhead, bufferPoolSize, direct, blockingThreads, topology, readTimeout);
     }
 
     public IoOptions withReadAhead(int value) {
-        return new IoOptions(blockSize, queueDepth, value, bufferPoolSize, direct, blockingThreads, topology);
+        return new IoOptions(blockSize, queueDepth, value, bufferPoolSize, direct, blockingThreads, topology, readTimeout);
     }
 
     public IoOptions withBufferPoolSize(int value) {
-        return new IoOptions(blockSize, queueDepth, readAhead, value, direct, blockingThreads, topology);
+        return new IoOptions(blockSize, queueDepth, readAhead, value, direct, blockingThreads, topology, readTimeout);
     }
 
     public IoOptions withTopology(Topology value) {
-        return new IoOptions(blockSize, queueDepth, readAhead, bufferPoolSize, direct, blockingThreads, value);
+        return new IoOptions(blockSize, queueDepth, readAhead, bufferPoolSize, direct, blockingThreads, value, readTimeout);
+    }
+
+    public IoOptions withReadTimeout(java.time.Duration value) {
+        return new IoOptions(blockSize, queueDepth, readAhead, bufferPoolSize, direct, blockingThreads, topology, value);
     }
 
     public IoOptions withQueueDepth(int value) {
-        return new IoOptions(blockSize, value, readAhead, bufferPoolSize, direct, blockingThreads, topology);
+        return new IoOptions(blockSize, value, readAhead, bufferPoolSize, direct, blockingThreads, topology, readTimeout);
     }
 }

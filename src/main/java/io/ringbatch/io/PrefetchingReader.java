@@ -3,8 +3,11 @@ package io.ringbatch.io;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Keeps reads in flight over one file range and hands their blocks out in file order, whatever order
@@ -17,6 +20,11 @@ import java.util.concurrent.locks.LockSupport;
  * chunk keeps its items until it has processed them) never stops the reads after it. Completions may
  * arrive on another thread (the ring's reaper, a blocking read thread): they write the slot, publish
  * its state through a volatile store and unpark the consumer if it waits.
+ * <p>
+ * A read not complete within {@code ringbatch.io.read-timeout} (or {@value #CLOSE_WAIT_SECONDS} s after
+ * a close) is cancelled and <em>abandoned</em>: its buffer stays with it until its completion arrives (a
+ * read the kernel already runs ends in its own time, EALREADY), and whoever reaps that gives the buffer
+ * back. A buffer the kernel may still write into is never handed to anyone else.
  */
 final class PrefetchingReader implements BlockReader {
     static final int FREE = 0;
@@ -24,6 +32,12 @@ final class PrefetchingReader implements BlockReader {
     static final int READY = 2;
     static final int FAILED = 3;
     static final int HANDED = 4;
+    /** Given up by the reader (time-out, close): its completion, when it comes, frees the buffer. */
+    static final int ABANDONED = 5;
+
+    /** How long a close waits for its cancelled reads before it abandons them. */
+    static final long CLOSE_WAIT_SECONDS = 10;
+    private static final AtomicIntegerFieldUpdater<Slot> STATE = AtomicIntegerFieldUpdater.newUpdater(Slot.class, "state");
 
     /** How long a reader with nothing in flight waits for a pool buffer before it gives up. */
     private static final long POOL_WAIT_SECONDS = 30;
@@ -44,6 +58,12 @@ final class PrefetchingReader implements BlockReader {
         /** Set by an engine that has an exception rather than an errno for a failed read. */
         IOException cause;
         volatile int state;
+        /** The engine's name for the read in flight (the io_uring engine: its user data); 0 when none. */
+        volatile long tag;
+        /** When the read was first submitted (System.nanoTime), for its time-out. */
+        long submittedAt;
+        /** The tag a cancel was last sent for: one cancel per read, so the CQ's bound holds. */
+        long cancelled;
 
         /** Which read of the range this is: the block at {@code base + seq * blockSize}. */
         long seq;
@@ -86,7 +106,7 @@ final class PrefetchingReader implements BlockReader {
     private int depth = 1;
     private final int maxDepth;
     /** Reads submitted and not yet handed out, in file order. */
-    private final java.util.ArrayDeque<Slot> pending;
+    private final ArrayDeque<Slot> pending;
     /** Free slots, the one released last on top. */
     private final Slot[] free;
     private int freeCount;
@@ -94,13 +114,17 @@ final class PrefetchingReader implements BlockReader {
     private volatile long lastCompleted = -1;
     private volatile Thread waiter;
     private volatile boolean closing;
-    private boolean closed;
+    /** Set by a close from another thread while the consumer may wait inside {@link #next}: stop waiting. */
+    private volatile boolean wake;
+    /** While closing: when the close stops waiting for its reads (System.nanoTime). */
+    private volatile long closeDeadline;
+    private volatile boolean closed;
     private IOException failure;
+    /** Held by {@link #next} and by a close: a close from another thread never frees what next() uses. */
+    private final ReentrantLock use = new ReentrantLock();
+    private final long readTimeoutNanos;
 
-    private long blocks;
-    private long bytes;
-    private long waits;
-    private long waitNanos;
+    private long blocks, bytes, waits, waitNanos;
 
     PrefetchingReader(AbstractEngine engine, OpenFile file, long start, long end, int held) throws IOException {
         this.engine = engine;
@@ -111,9 +135,10 @@ final class PrefetchingReader implements BlockReader {
         this.base = start - (start % file.align);
         this.blockSize = engine.options.blockSize();
         this.maxDepth = engine.options.window();
+        this.readTimeoutNanos = engine.options.readTimeout().toNanos();
         int window = maxDepth + held - 1;
         this.slots = new Slot[window];
-        this.pending = new java.util.ArrayDeque<>(window);
+        this.pending = new ArrayDeque<>(window);
         this.free = new Slot[window];
         for (int i = window - 1; i >= 0; i--) {
             slots[i] = new Slot(this, i);
@@ -123,7 +148,16 @@ final class PrefetchingReader implements BlockReader {
 
     @Override
     public Block next() throws IOException {
-        if (closed) {
+        use.lock();
+        try {
+            return nextLocked();
+        } finally {
+            use.unlock();
+        }
+    }
+
+    private Block nextLocked() throws IOException {
+        if (closed || closing) {
             throw new IOException(file.path + ": reader is closed");
         }
         if (failure != null) {
@@ -149,7 +183,19 @@ final class PrefetchingReader implements BlockReader {
                 depth = Math.min(maxDepth, depth * 2);
                 fill();
             }
-            engine.await(this, slot);
+            while (slot.state == IN_FLIGHT) {
+                try {
+                    engine.await(this, slot);
+                } catch (IOException | RuntimeException e) {
+                    // the engine failed: the read may still be in the kernel's hands, so its buffer goes with it
+                    abandon(slot);
+                    failure = e instanceof IOException io ? io : new IOException(e.toString(), e);
+                    throw failure;
+                }
+                if (slot.state == IN_FLIGHT) {
+                    waitEnded(slot);
+                }
+            }
             long waited = System.nanoTime() - t0;
             waits++;
             waitNanos += waited;
@@ -173,6 +219,44 @@ final class PrefetchingReader implements BlockReader {
         engine.blocks.increment();
         engine.bytes.add(to - from);
         return new Block(data, from, () -> release(slot));
+    }
+
+    /** The wait for {@code slot} ended with the read still in flight: a close, a time-out or a failed engine. */
+    private void waitEnded(Slot slot) throws IOException {
+        if (closing) {
+            throw new IOException(file.path + ": reader is closed");
+        }
+        IOException broken = engine.failure;
+        if (broken == null && System.nanoTime() - deadline(slot) < 0) {
+            return; // spurious: the caller checks the state again
+        }
+        if (abandon(slot)) {
+            failure = ReadFailures.stopped(file.path, slot.readOffset + slot.got, broken, engine.options.readTimeout());
+            throw failure;
+        }
+    }
+
+    /**
+     * Cancels the read in {@code slot} and gives it up: true if it was still in flight (its completion,
+     * whenever it comes, gives the buffer back to the pool), false if it completed meanwhile.
+     */
+    private boolean abandon(Slot slot) {
+        engine.cancel(slot);
+        if (STATE.compareAndSet(slot, IN_FLIGHT, ABANDONED)) {
+            pending.remove(slot);
+            return true;
+        }
+        return false;
+    }
+
+    /** When the wait for {@code slot} ends: its time-out, or a closing reader's own bound. */
+    long deadline(Slot slot) {
+        return closing && !wake ? closeDeadline : slot.submittedAt + readTimeoutNanos;
+    }
+
+    /** Whether an engine waiting for {@code slot} should stop: it completed, or see {@link #deadline}. */
+    boolean waitOver(Slot slot) {
+        return slot.state != IN_FLIGHT || wake || engine.failure != null || System.nanoTime() - deadline(slot) >= 0;
     }
 
     private synchronized void release(Slot slot) {
@@ -212,15 +296,33 @@ final class PrefetchingReader implements BlockReader {
             slot.retries = 0;
             slot.errno = 0;
             slot.cause = null;
+            slot.submittedAt = System.nanoTime();
             slot.state = IN_FLIGHT;
             engine.inFlight.increment();
             pending.addLast(slot);
-            engine.submit(slot);
+            try {
+                engine.submit(slot);
+            } catch (IOException | RuntimeException e) {
+                // nothing was queued for this slot (an engine's submit throws only then): it is free again
+                pending.pollLast();
+                slot.state = FREE;
+                engine.inFlight.decrement();
+                free[freeCount++] = slot;
+                failure = e instanceof IOException io ? io
+                        : new IOException(file.path + ": read could not be submitted: " + e, e);
+                throw failure;
+            }
             nextSubmit++;
             added++;
         }
         if (added > 0) {
-            engine.flush(this);
+            try {
+                engine.flush(this);
+            } catch (IOException | RuntimeException e) {
+                // the reads are queued and may still go to the kernel: they stay in flight until they complete
+                failure = e instanceof IOException io ? io : new IOException(file.path + ": " + e, e);
+                throw failure;
+            }
         }
     }
 
@@ -262,6 +364,10 @@ final class PrefetchingReader implements BlockReader {
      */
     boolean complete(Slot slot, int res) {
         engine.reads.increment();
+        if (slot.state == ABANDONED) {
+            releaseAbandoned(slot);
+            return false;
+        }
         if (closing) {
             finish(slot, res < 0 ? FAILED : READY);
             return false;
@@ -295,6 +401,24 @@ final class PrefetchingReader implements BlockReader {
         return ++slot.retries <= MAX_RETRIES || failNoProgress(slot);
     }
 
+    /** A completion whose handling threw: the read is over, so the slot fails with the cause. */
+    void fail(Slot slot, Throwable cause) {
+        slot.cause = cause instanceof IOException io ? io : new IOException(cause.toString(), cause);
+        slot.errno = Errno.EIO;
+        finish(slot, FAILED);
+    }
+
+    /** The completion of a read its reader gave up: the kernel is done with the buffer, which goes back. */
+    private void releaseAbandoned(Slot slot) {
+        engine.inFlight.decrement();
+        engine.abandonedCompleted.increment();
+        int buffer = slot.buffer;
+        slot.buffer = -1;
+        if (buffer >= 0) {
+            engine.pool.release(buffer);
+        }
+    }
+
     private boolean failNoProgress(Slot slot) {
         slot.errno = Errno.EIO;
         finish(slot, FAILED);
@@ -302,12 +426,12 @@ final class PrefetchingReader implements BlockReader {
     }
 
     private void finish(Slot slot, int state) {
-        engine.inFlight.decrement();
-        slot.state = state;
-        Thread w = waiter;
-        if (w != null) {
-            LockSupport.unpark(w);
+        if (!STATE.compareAndSet(slot, IN_FLIGHT, state)) {
+            releaseAbandoned(slot);
+            return;
         }
+        engine.inFlight.decrement();
+        LockSupport.unpark(waiter); // no-op when nobody waits
     }
 
     /**
@@ -320,7 +444,7 @@ final class PrefetchingReader implements BlockReader {
         waiter = Thread.currentThread();
         boolean interrupted = false;
         try {
-            while (slot.state == IN_FLIGHT) {
+            while (!waitOver(slot)) {
                 LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(50));
                 if (Thread.interrupted()) {
                     if (interruptible) {
@@ -329,7 +453,7 @@ final class PrefetchingReader implements BlockReader {
                     }
                     interrupted = true;
                 }
-                if (slot.state == IN_FLIGHT) {
+                if (!waitOver(slot)) {
                     engine.flush(this); // a submission the kernel put off (EAGAIN) goes in again
                 }
             }
@@ -342,16 +466,7 @@ final class PrefetchingReader implements BlockReader {
     }
 
     private IOException readFailure(Slot slot) {
-        long at = slot.readOffset + slot.got;
-        if (slot.cause != null) {
-            return new IOException(file.path + ": read at offset " + at + " failed: " + slot.cause.getMessage(),
-                    slot.cause);
-        }
-        if (slot.errno == 0) {
-            return new IOException(file.path + ": file ended at offset " + at + " while " + end
-                    + " bytes were expected (it was truncated while being read)");
-        }
-        return new IOException(file.path + ": read at offset " + at + " failed: " + Errno.describe(slot.errno));
+        return ReadFailures.failed(file.path, slot.readOffset + slot.got, end, slot.cause, slot.errno);
     }
 
     private void returnIdleBuffers() {
@@ -413,7 +528,22 @@ final class PrefetchingReader implements BlockReader {
             }
             return;
         }
+        closeDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CLOSE_WAIT_SECONDS);
         closing = true;
+        // a consumer inside next() (the engine closes from another thread) stops waiting and leaves
+        wake = true;
+        LockSupport.unpark(waiter); // no-op when nobody waits
+        boolean locked = false;
+        try {
+            locked = use.tryLock(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (!locked) {
+            // the consumer is stuck inside next(): its slots cannot be touched; the engine leaves them be
+            return;
+        }
+        wake = false;
         try {
             for (Slot slot : slots) {
                 if (slot.state == IN_FLIGHT) {
@@ -421,26 +551,27 @@ final class PrefetchingReader implements BlockReader {
                 }
             }
             for (Slot slot : slots) {
-                while (slot.state == IN_FLIGHT) {
+                while (slot.state == IN_FLIGHT && System.nanoTime() - closeDeadline < 0 && engine.failure == null) {
                     try {
                         engine.await(this, slot);
-                    } catch (IOException e) {
-                        // the engine itself failed; keep waiting for the slot, never free it early
-                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+                    } catch (IOException | RuntimeException e) {
+                        break; // the engine itself failed: the slot is given up below, never freed early
                     }
+                }
+                if (slot.state == IN_FLIGHT) {
+                    abandon(slot); // its completion, whenever it comes, gives its buffer back
                 }
             }
         } finally {
+            use.unlock();
             returnIdleBuffers();
             for (Slot slot : slots) {
-                if (slot.buffer >= 0 && slot.state != IN_FLIGHT && slot.state != HANDED) {
+                int state = slot.state;
+                if (slot.buffer >= 0 && state != IN_FLIGHT && state != ABANDONED && (reclaim || state != HANDED)) {
                     engine.pool.release(slot.buffer);
                     slot.buffer = -1;
                     slot.state = FREE;
                 }
-            }
-            if (reclaim) {
-                reclaimHanded();
             }
             closed = true;
             file.close();

@@ -17,9 +17,30 @@ import static io.ringbatch.io.Uring.*;
  * time may reap completions (the two may be different threads, as in liburing). The indexes follow
  * liburing's {@code queue.c}: the CQ tail, written by the kernel, is loaded with acquire semantics;
  * our stores of the CQ head and the SQ tail are releases, through VarHandle views of the mapping.
+ * <p>
+ * Set-up negotiates: it asks for the best flags and drops, one by one, those the kernel refuses with
+ * EINVAL ({@link #OPTIONAL_FLAGS}), so that a ring runs on every kernel from 5.6 on.
  */
 final class Ring implements AutoCloseable {
     private static final VarHandle INT = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
+
+    /**
+     * Set-up flags asked for when the kernel takes them, dropped in this order when it answers EINVAL:
+     * {@code IORING_SETUP_SUBMIT_ALL} (5.18: a failing SQE does not stop the batch behind it, which every
+     * read's own completion reports anyway), then {@code IORING_SETUP_CLAMP} (5.6: sizes above the
+     * kernel's maximum are clamped, not refused; queue-depth is at most 4096, within every maximum).
+     */
+    static final int[] OPTIONAL_FLAGS = {SETUP_SUBMIT_ALL, SETUP_CLAMP};
+
+    /** An {@code io_uring_enter} that failed, with its errno. */
+    static final class EnterException extends IOException {
+        final int errno;
+
+        EnterException(int errno) {
+            super("io_uring_enter failed: " + Errno.describe(errno));
+            this.errno = errno;
+        }
+    }
 
     /** Receives each completion: the user data given at submission and the kernel's result. */
     @FunctionalInterface
@@ -32,6 +53,8 @@ final class Ring implements AutoCloseable {
     final int sqEntries;
     final int cqEntries;
     final int features;
+    /** The set-up flags the kernel took. */
+    final int setupFlags;
 
     private final long sqRingAddr;
     private final long sqRingLen;
@@ -53,21 +76,52 @@ final class Ring implements AutoCloseable {
 
     /** Our copy of the SQ tail: SQEs prepared up to here, published to the kernel at {@link #publish}. */
     private int sqeTail;
-    private boolean closed;
+    private volatile boolean closed;
+    private final Faults.Mangler mangler = new Faults.Mangler();
+    /** Where a timed wait's {@code io_uring_getevents_arg} and timespec are written, one per thread. */
+    private static final ThreadLocal<ByteBuffer> WAIT_ARG = ThreadLocal.withInitial(() ->
+            ByteBuffer.allocateDirect(GETEVENTS_ARG_SIZE + TIMESPEC_SIZE).order(ByteOrder.nativeOrder()));
+    /** The timespec of an {@code IORING_OP_TIMEOUT}; the kernel copies it when it takes the SQE. */
+    private final ByteBuffer timeoutSpec = ByteBuffer.allocateDirect(TIMESPEC_SIZE).order(ByteOrder.nativeOrder());
+
+    /**
+     * A ring with the best of {@link #OPTIONAL_FLAGS} this kernel takes (or, with {@code flags >= 0},
+     * exactly those: later rings of an engine reuse what the first one negotiated).
+     */
+    static Ring open(int entries, int cqEntries, int flags) throws IOException {
+        if (flags >= 0) {
+            return new Ring(entries, cqEntries, flags);
+        }
+        int wanted = SETUP_CLAMP | SETUP_SUBMIT_ALL;
+        for (int drop = 0; ; drop++) {
+            try {
+                return new Ring(entries, cqEntries, wanted);
+            } catch (IoUringUnavailableException e) {
+                if (e.errno() != Errno.EINVAL || drop >= OPTIONAL_FLAGS.length) {
+                    throw e;
+                }
+                wanted &= ~OPTIONAL_FLAGS[drop];
+            }
+        }
+    }
 
     /**
      * Sets up a ring of {@code entries} submission slots (rounded up to a power of two by the kernel,
      * clamped to its maximum) and at least {@code cqEntries} completion slots.
      */
-    Ring(int entries, int cqEntries) throws IOException {
+    private Ring(int entries, int cqEntries, int flags) throws IOException {
         this.arch = Arch.current();
         ByteBuffer params = ByteBuffer.allocateDirect(PARAMS_SIZE).order(ByteOrder.nativeOrder());
-        int flags = SETUP_CLAMP | SETUP_SUBMIT_ALL;
         if (cqEntries > 0) {
             flags |= SETUP_CQSIZE;
             params.putInt(P_CQ_ENTRIES, cqEntries);
         }
         params.putInt(P_FLAGS, flags);
+        this.setupFlags = flags;
+        Faults faults = Faults.active;
+        if (faults != null && (flags & faults.refusedSetupFlags) != 0) {
+            throw new IoUringUnavailableException("io_uring_setup", Errno.EINVAL);
+        }
         int ringFd;
         try {
             ringFd = (int) LibC.syscall(arch.sysIoUringSetup, entries, LibC.address(params), 0, 0, 0, 0);
@@ -77,7 +131,7 @@ final class Ring implements AutoCloseable {
         this.fd = ringFd;
         this.sqEntries = params.getInt(P_SQ_ENTRIES);
         this.cqEntries = params.getInt(P_CQ_ENTRIES);
-        this.features = params.getInt(P_FEATURES);
+        this.features = params.getInt(P_FEATURES) & (faults == null ? ~0 : ~faults.hiddenFeatures);
 
         int sqArray = params.getInt(P_SQ_OFF + SQ_OFF_ARRAY);
         this.sqHead = params.getInt(P_SQ_OFF + SQ_OFF_HEAD);
@@ -148,6 +202,20 @@ final class Ring implements AutoCloseable {
         return (features & FEAT_NODROP) != 0;
     }
 
+    /** Whether {@code io_uring_enter} can wait with a time-out ({@code IORING_ENTER_EXT_ARG}, Linux 5.11). */
+    boolean timedWait() {
+        return (features & FEAT_EXT_ARG) != 0;
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    /** Completions a test's faults held back, due at the next {@link #reap}. */
+    boolean held() {
+        return mangler.pending();
+    }
+
     /** SQEs that may still be prepared before the kernel consumes some. */
     int sqSpace() {
         return sqEntries - (sqeTail - (int) INT.getAcquire(sq, sqHead));
@@ -159,6 +227,11 @@ final class Ring implements AutoCloseable {
         if (sqe < 0) {
             return false;
         }
+        Faults faults = Faults.active;
+        if (faults != null && (faults.readsHang || faults.readsStuck)) {
+            fileFd = faults.hangFd();
+            offset = -1; // a pipe has no position
+        }
         sqes.putInt(sqe + SQE_FD, fileFd);
         sqes.putLong(sqe + SQE_OFF, offset);
         sqes.putLong(sqe + SQE_ADDR, bufAddr);
@@ -168,12 +241,33 @@ final class Ring implements AutoCloseable {
 
     /** Prepares a cancellation of the request submitted with {@code target} as its user data. */
     boolean prepCancel(long target, long userData) {
-        int sqe = prepare(OP_ASYNC_CANCEL, userData);
+        Faults faults = Faults.active;
+        boolean stuck = faults != null && faults.readsStuck;
+        int sqe = prepare(stuck ? OP_NOP : OP_ASYNC_CANCEL, userData);
         if (sqe < 0) {
             return false;
         }
         sqes.putInt(sqe + SQE_FD, -1);
-        sqes.putLong(sqe + SQE_ADDR, target);
+        if (!stuck) {
+            sqes.putLong(sqe + SQE_ADDR, target);
+        }
+        return true;
+    }
+
+    /**
+     * Prepares an {@code IORING_OP_TIMEOUT} that completes (with -ETIME) after {@code nanos}, whatever
+     * else completes: the bound on a wait for kernels without {@link #timedWait}.
+     */
+    boolean prepTimeout(long nanos, long userData) {
+        int sqe = prepare(OP_TIMEOUT, userData);
+        if (sqe < 0) {
+            return false;
+        }
+        timeoutSpec.putLong(0, nanos / 1_000_000_000L).putLong(8, nanos % 1_000_000_000L);
+        sqes.putInt(sqe + SQE_FD, -1);
+        sqes.putLong(sqe + SQE_ADDR, LibC.address(timeoutSpec));
+        sqes.putInt(sqe + SQE_LEN, 1);
+        sqes.putLong(sqe + SQE_OFF, 0); // no completion count: a pure timer
         return true;
     }
 
@@ -188,6 +282,7 @@ final class Ring implements AutoCloseable {
     }
 
     private int prepare(byte opcode, long userData) {
+        checkOpen();
         if (sqSpace() <= 0) {
             return -1;
         }
@@ -206,6 +301,7 @@ final class Ring implements AutoCloseable {
      * not consumed yet: the {@code to_submit} for {@link #enter}.
      */
     int publish() {
+        checkOpen();
         INT.setRelease(sq, sqTail, sqeTail);
         return sqeTail - (int) INT.getAcquire(sq, sqHead);
     }
@@ -222,42 +318,87 @@ final class Ring implements AutoCloseable {
      * caller reaps and tries again.
      */
     int enter(int toSubmit, int minComplete) throws IOException {
+        return enter(toSubmit, minComplete, 0);
+    }
+
+    /**
+     * As {@link #enter}; with {@code waitNanos > 0} and {@link #timedWait}, the wait for completions ends
+     * after that long at the latest (ETIME is returned as 0). The caller need not hold the ring's lock:
+     * the kernel serialises submissions itself, and this touches none of the mapping.
+     */
+    int enter(int toSubmit, int minComplete, long waitNanos) throws IOException {
+        if (closed) {
+            throw new IOException("the io_uring ring is closed");
+        }
         int flags = minComplete > 0 ? ENTER_GETEVENTS : 0;
+        long arg = 0;
+        long argSize = 0;
+        if (minComplete > 0 && waitNanos > 0 && timedWait()) {
+            ByteBuffer a = WAIT_ARG.get();
+            long ts = LibC.address(a) + GETEVENTS_ARG_SIZE;
+            a.putLong(0, 0L).putInt(8, 0).putInt(12, 0).putLong(GETEVENTS_ARG_TS, ts);
+            a.putLong(GETEVENTS_ARG_SIZE, waitNanos / 1_000_000_000L).putLong(GETEVENTS_ARG_SIZE + 8,
+                    waitNanos % 1_000_000_000L);
+            flags |= ENTER_EXT_ARG;
+            arg = LibC.address(a);
+            argSize = GETEVENTS_ARG_SIZE;
+        }
         while (true) {
             try {
-                return (int) LibC.syscall(arch.sysIoUringEnter, fd, toSubmit, minComplete, flags, 0, 0);
+                Faults faults = Faults.active;
+                int injected = faults == null ? 0 : faults.nextEnterErrno();
+                if (injected != 0) {
+                    throw new LastErrorException(injected);
+                }
+                return (int) LibC.syscall(arch.sysIoUringEnter, fd, toSubmit, minComplete, flags, arg, argSize);
             } catch (LastErrorException e) {
                 int errno = e.getErrorCode();
                 if (errno == Errno.EINTR) {
-                    toSubmit = Math.max(0, sqeTail - (int) INT.getAcquire(sq, sqHead));
+                    toSubmit = Math.max(0, unsubmitted());
                     continue;
                 }
-                if (errno == Errno.EAGAIN || errno == Errno.EBUSY) {
+                if (errno == Errno.EAGAIN || errno == Errno.EBUSY || errno == Errno.ETIME) {
                     return 0;
                 }
-                throw new IOException("io_uring_enter failed: " + Errno.describe(errno));
+                throw new EnterException(errno);
             }
         }
     }
 
     /** Completions the kernel has posted that are not reaped yet. */
     int cqReady() {
+        checkOpen();
         return (int) INT.getAcquire(cq, cqTail) - (int) INT.get(cq, cqHead);
     }
 
-    /** Hands every posted completion to {@code handler} and frees their slots; returns how many. */
+    /**
+     * Hands every posted completion to {@code handler} and frees their slots; returns how many. A slot
+     * is given back only once its handler returned: a handler that throws leaves its completion (and those
+     * after it) to the next reap, never lost.
+     */
     int reap(CompletionHandler handler) {
+        if (closed) {
+            throw new IllegalStateException("the io_uring ring is closed");
+        }
         int head = (int) INT.get(cq, cqHead);
         int tail = (int) INT.getAcquire(cq, cqTail);
         int n = 0;
+        Faults faults = Faults.active;
+        if (faults != null) {
+            for (long[] c : mangler.due()) {
+                handler.complete(c[0], (int) c[1]);
+            }
+        }
         try {
             while (head != tail) {
                 int cqe = cqes + (head & cqMask) * CQE_SIZE;
                 long userData = cq.getLong(cqe + CQE_USER_DATA);
                 int res = cq.getInt(cqe + CQE_RES);
+                if (faults == null || userData >>> 60 != 1 || mangler.now(faults, userData, res)) {
+                    handler.complete(userData, res);
+                }
                 head++;
                 n++;
-                handler.complete(userData, res);
             }
         } finally {
             INT.setRelease(cq, cqHead, head);
@@ -281,6 +422,13 @@ final class Ring implements AutoCloseable {
         }
         int flags = probe.getShort(PROBE_HEADER_SIZE + opcode * PROBE_OP_SIZE + PROBE_OP_FLAGS) & 0xffff;
         return (flags & OP_SUPPORTED) != 0;
+    }
+
+    /** Every use of the mapping checks this first: touching it after {@link #close} would crash the JVM. */
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the io_uring ring is closed");
+        }
     }
 
     @Override

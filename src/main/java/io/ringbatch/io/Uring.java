@@ -66,16 +66,23 @@ final class Uring {
     static final long OFF_SQES = 0x10000000L;
 
     // io_uring_setup flags
-    static final int SETUP_CQSIZE = 1 << 3;
-    static final int SETUP_CLAMP = 1 << 4;
-    static final int SETUP_SUBMIT_ALL = 1 << 7;
+    static final int SETUP_CQSIZE = 1 << 3; // Linux 5.5
+    static final int SETUP_CLAMP = 1 << 4; // Linux 5.6
+    static final int SETUP_SUBMIT_ALL = 1 << 7; // Linux 5.18
 
     // features reported by the kernel
-    static final int FEAT_SINGLE_MMAP = 1;
-    static final int FEAT_NODROP = 1 << 1;
+    static final int FEAT_SINGLE_MMAP = 1; // Linux 5.4
+    static final int FEAT_NODROP = 1 << 1; // Linux 5.5
+    static final int FEAT_EXT_ARG = 1 << 8; // Linux 5.11
 
     // io_uring_enter flags
     static final int ENTER_GETEVENTS = 1;
+    static final int ENTER_EXT_ARG = 1 << 3; // Linux 5.11
+
+    // struct io_uring_getevents_arg (24 bytes) and struct __kernel_timespec (16 bytes)
+    static final int GETEVENTS_ARG_SIZE = 24;
+    static final int GETEVENTS_ARG_TS = 16;
+    static final int TIMESPEC_SIZE = 16;
 
     // io_uring_register opcodes
     static final int REGISTER_PROBE = 8;
@@ -86,6 +93,7 @@ final class Uring {
 
     // opcodes
     static final byte OP_NOP = 0;
+    static final byte OP_TIMEOUT = 11;
     static final byte OP_ASYNC_CANCEL = 14;
     static final byte OP_READ = 22;
 }

@@ -28,7 +28,7 @@ import tools.jackson.databind.JsonNode;
  */
 @Timeout(600)
 class KillRestartIT {
-    private static final String PATTERN = "[a-m]{2}[0-9][n-z ]+x[0-9]{2}";
+    static final String PATTERN = "[a-m]{2}[0-9][n-z ]+x[0-9]{2}";
 
     @TempDir
     Path dir;
@@ -152,7 +152,7 @@ class KillRestartIT {
         return ServiceProcess.start(dir, port, log, args);
     }
 
-    private static void generate(Path input) throws IOException {
+    static void generate(Path input) throws IOException {
         Random r = new Random(2026);
         byte[] alphabet = "abcdefghijklmnopqrstuvwxyz0123456789x     ".getBytes(StandardCharsets.US_ASCII);
         for (int f = 0; f < 8; f++) {
@@ -175,7 +175,7 @@ class KillRestartIT {
     }
 
     /** {@code LC_ALL=C grep -a -E -Hn PATTERN file} for every file, in path-byte order, from the input root. */
-    private static byte[] referenceGrep(Path input) throws Exception {
+    static byte[] referenceGrep(Path input) throws Exception {
         List<String> files;
         try (Stream<Path> s = Files.walk(input)) {
             files = new ArrayList<>(s.filter(Files::isRegularFile).map(p -> input.relativize(p).toString()).toList());

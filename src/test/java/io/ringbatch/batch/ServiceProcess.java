@@ -104,6 +104,17 @@ public final class ServiceProcess implements AutoCloseable {
         return JSON.readTree(r.body()).get("id").asString();
     }
 
+    /** POST without a body (stop, restart); returns the status code and the body. */
+    public HttpResponse<String> post(String path) throws Exception {
+        return http.send(request(path).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The exit status, once the process has ended. */
+    public int exitValue() {
+        return process.exitValue();
+    }
+
     /** Submits without waiting for the answer. */
     public java.util.concurrent.CompletableFuture<HttpResponse<String>> submitAsync(String body) {
         return http.sendAsync(request("/api/jobs").POST(HttpRequest.BodyPublishers.ofString(body))

@@ -36,11 +36,15 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The contract both engines keep, run against each on real files: the io_uring engine on a real ring,
  * the blocking engine on FileChannel. Files live on the build machine's disk (a temporary directory),
- * so O_DIRECT is exercised where that file system allows it.
+ * so O_DIRECT is exercised where that file system allows it. The io_uring engine runs it also as older
+ * kernels would have it: without {@code IORING_SETUP_SUBMIT_ALL} (before 5.18), without
+ * {@code IORING_SETUP_CLAMP}, and without timed waits in io_uring_enter (before 5.11, where waits are
+ * bounded by {@code IORING_OP_TIMEOUT}), each refused in turn through the engine's fault seam.
  */
 @Timeout(120)
 @ParameterizedClass(name = "{0}")
-@ValueSource(strings = {"io_uring", "io_uring-shared", "blocking"})
+@ValueSource(strings = {"io_uring", "io_uring-shared", "blocking", "io_uring-no-submit-all", "io_uring-no-clamp",
+        "io_uring-shared-no-ext-arg", "io_uring-no-ext-arg"})
 class EngineContractTest {
     private static final int MIB = 1 << 20;
 
@@ -59,28 +63,53 @@ class EngineContractTest {
         return engine;
     }
 
-    /** "io_uring" is the default per-thread topology, "io_uring-shared" the one-ring one. */
+    /**
+     * "io_uring" is the default per-thread topology, "io_uring-shared" the one-ring one; "-no-X" refuses
+     * the set-up flag X (or hides the feature EXT_ARG), as a kernel older than the one here would.
+     */
     private IoEngine start(IoOptions options) {
-        boolean shared = engineName.endsWith("-shared");
-        String mode = shared ? engineName.substring(0, engineName.length() - "-shared".length()) : engineName;
+        BufferPool.checkOwners = true;
+        String name = engineName;
+        int refused = name.endsWith("-no-submit-all") ? Uring.SETUP_SUBMIT_ALL
+                : name.endsWith("-no-clamp") ? Uring.SETUP_CLAMP : 0;
+        int hidden = name.endsWith("-no-ext-arg") ? Uring.FEAT_EXT_ARG : 0;
+        if (refused != 0 || hidden != 0) {
+            Faults faults = Faults.install();
+            faults.refusedSetupFlags = refused;
+            faults.hiddenFeatures = hidden;
+            name = name.substring(0, name.indexOf("-no-"));
+        }
+        boolean shared = name.endsWith("-shared");
+        String mode = shared ? name.substring(0, name.length() - "-shared".length()) : name;
         options = options.withTopology(shared ? IoOptions.Topology.SHARED : IoOptions.Topology.PER_THREAD);
         IoEngine engine = IoEngines.select(IoEngines.Mode.parse(mode), options).engine();
         assertThat(engine.name()).isEqualTo(mode);
         if (engine instanceof IoUringEngine uring) {
             assertThat(uring.topology()).isEqualTo(options.topology());
+            assertThat(uring.features()).doesNotContain(refused == Uring.SETUP_SUBMIT_ALL ? "IORING_SETUP_SUBMIT_ALL"
+                    : refused == Uring.SETUP_CLAMP ? "IORING_SETUP_CLAMP" : hidden != 0 ? "IORING_FEAT_EXT_ARG" : "-");
         }
         return engine;
     }
 
     @AfterEach
     void poolIsWholeAndNothingLeaks() {
-        for (IoEngine engine : engines) {
-            assertThat(engine.stats().readersOpen()).as("readers left open").isZero();
-            assertThat(engine.pool().available()).as("buffers back in the pool").isEqualTo(engine.pool().capacity());
-            assertThat(engine.stats().readsInFlight()).isZero();
-            engine.close();
+        try {
+            for (IoEngine engine : engines) {
+                assertThat(engine.stats().readersOpen()).as("readers left open").isZero();
+                assertThat(engine.pool().available()).as("buffers back in the pool").isEqualTo(engine.pool().capacity());
+                assertThat(engine.stats().readsInFlight()).isZero();
+                engine.close();
+                if (engine instanceof IoUringEngine uring) {
+                    assertThat(uring.staleCompletions()).as("completions that named no read").isZero();
+                }
+            }
+            assertThat(openTestFiles()).as("test files still open after close").isEmpty();
+            assertThat(BufferPool.ownershipViolations.get()).as("buffers with two owners").isZero();
+        } finally {
+            Faults.uninstall();
+            BufferPool.checkOwners = false;
         }
-        assertThat(openTestFiles()).as("test files still open after close").isEmpty();
     }
 
     /** A file of {@code size} random bytes, made once per size. */

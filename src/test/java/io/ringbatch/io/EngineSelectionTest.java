@@ -14,7 +14,7 @@ class EngineSelectionTest {
 
     /** A real refusal from this kernel: a ring of zero entries is EINVAL. */
     private static final IoEngines.UringStarter REFUSED_BY_KERNEL = options -> {
-        new Ring(0, 0).close();
+        Ring.open(0, 0, -1).close();
         throw new AssertionError("the kernel accepted a ring of zero entries");
     };
 
@@ -84,7 +84,7 @@ class EngineSelectionTest {
 
     @Test
     void theRingDoesWhatTheAbiSays() throws Exception {
-        try (Ring ring = new Ring(8, 32)) {
+        try (Ring ring = Ring.open(8, 32, -1)) {
             assertThat(ring.sqEntries).isEqualTo(8);
             assertThat(ring.cqEntries).isEqualTo(32);
             assertThat(ring.noDrop()).isTrue();
@@ -104,6 +104,63 @@ class EngineSelectionTest {
             assertThat(seen).containsExactlyInAnyOrder(100, 101, 102, 103, 104, 105, 106, 107);
             assertThat(ring.cqReady()).isZero();
             assertThat(ring.sqSpace()).isEqualTo(8);
+        }
+    }
+
+    @Test
+    void aHandlerThatThrowsLosesNoCompletion() throws Exception {
+        try (Ring ring = Ring.open(8, 32, -1)) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(ring.prepNop(i)).isTrue();
+            }
+            assertThat(ring.enter(ring.publish(), 3)).isEqualTo(3);
+            java.util.List<Long> seen = new java.util.ArrayList<>();
+            assertThatThrownBy(() -> ring.reap((userData, res) -> {
+                if (userData == 1 && !seen.contains(-1L)) {
+                    seen.add(-1L);
+                    throw new IllegalStateException("handler failed");
+                }
+                seen.add(userData);
+            })).hasMessage("handler failed");
+            // the one that threw and the one after it are still there
+            assertThat(ring.cqReady()).isEqualTo(2);
+            assertThat(ring.reap((userData, res) -> seen.add(userData))).isEqualTo(2);
+            assertThat(seen).containsExactly(0L, -1L, 1L, 2L);
+        }
+    }
+
+    /** Set-up drops the optional flags an older kernel refuses, one by one, and says which it runs with. */
+    @Test
+    void setUpRunsWithoutTheFlagsAnOlderKernelRefuses() {
+        Faults faults = Faults.install();
+        try {
+            faults.refusedSetupFlags = Uring.SETUP_SUBMIT_ALL; // Linux 5.10 and 5.15
+            try (IoUringEngine engine = new IoUringEngine(IoOptions.defaults())) {
+                assertThat(engine.features()).contains("IORING_SETUP_CLAMP", "IORING_SETUP_CQSIZE")
+                        .doesNotContain("IORING_SETUP_SUBMIT_ALL");
+            }
+            faults.refusedSetupFlags = Uring.SETUP_SUBMIT_ALL | Uring.SETUP_CLAMP;
+            faults.hiddenFeatures = Uring.FEAT_EXT_ARG; // before 5.11: waits are bounded by IORING_OP_TIMEOUT
+            try (IoUringEngine engine = new IoUringEngine(IoOptions.defaults())) {
+                assertThat(engine.features()).containsExactly("IORING_SETUP_CQSIZE", "IORING_OP_TIMEOUT");
+            }
+            // a kernel that refuses even the required flags has no io_uring ringbatch can use: the reason says so
+            faults.refusedSetupFlags = Uring.SETUP_CQSIZE;
+            IoEngines.Selection selection = IoEngines.select(IoEngines.Mode.AUTO, IoOptions.defaults());
+            try (IoEngine engine = selection.engine()) {
+                assertThat(engine.name()).isEqualTo("blocking");
+                assertThat(selection.fallbackReason()).contains("EINVAL").contains("Linux 5.6 or later");
+            }
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        } finally {
+            Faults.uninstall();
+        }
+        try (IoUringEngine engine = new IoUringEngine(IoOptions.defaults())) {
+            // this machine's kernel (6.x) takes every flag
+            assertThat(engine.features()).contains("IORING_SETUP_SUBMIT_ALL", "IORING_FEAT_EXT_ARG");
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
         }
     }
 }
