@@ -127,7 +127,10 @@ class LineDfaTest {
         assertThat(LineDfa.compile("\\Qab\\E{2}", false)).isNull();
         assertThat(LineDfa.compile("a*", false)).as("every line matches").isNull();
         assertThat(LineDfa.compile("[0-9]{3}x[a-c]", false).exact).isTrue();
-        assertThat(LineDfa.compile("xq[0-9]+", true).exact).as("case folded").isFalse();
+        assertThat(LineDfa.compile("xq[0-9]+", true).exact).as("single chars and ranges fold as Java folds them")
+                .isTrue();
+        assertThat(LineDfa.compile("[^a]b", true).exact).as("a negated class folded").isFalse();
+        assertThat(LineDfa.compile("x\\p{Lower}", true).exact).as("a property folded").isFalse();
         assertThat(LineDfa.compile("(?<![A-Za-z0-9_])ab", false).exact).as("lookbehind").isFalse();
         assertThat(LineDfa.compile("ab$", false).exact).isFalse();
         assertThat(LineDfa.compile("(a)\\1", false).exact).isFalse();
