@@ -8,7 +8,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.springframework.stereotype.Component;
 
 /**
@@ -93,9 +92,10 @@ public class GrepOperation implements Operation {
         if (pattern == null) {
             throw new IllegalArgumentException("grep without a pattern");
         }
-        GrepPattern compiled = GrepPattern.compile(pattern,
-                Boolean.parseBoolean(Params.stored(params, FIXED, "false")),
-                Boolean.parseBoolean(Params.stored(params, IGNORE_CASE, "false")));
+        boolean fixed = Boolean.parseBoolean(Params.stored(params, FIXED, "false"));
+        boolean ignoreCase = Boolean.parseBoolean(Params.stored(params, IGNORE_CASE, "false"));
+        Compiled compiled = COMPILED.get().computeIfAbsent(List.of(pattern, fixed, ignoreCase),
+                k -> Compiled.of(GrepPattern.compile(pattern, fixed, ignoreCase)));
         long lines = 0;
         if (resume != null) {
             if (!(resume instanceof Long n) || n < 0) {
@@ -105,6 +105,26 @@ public class GrepOperation implements Operation {
         }
         return new GrepProcessor(compiled, Boolean.parseBoolean(Params.stored(params, INVERT, "false")), lines,
                 piece.path(), piece.start(), pattern);
+    }
+
+    /**
+     * The patterns this thread compiled, by (pattern, fixed, ignoreCase), the last few used: a job's pieces
+     * on one thread share one compiled pattern and one automaton, whose table the earlier pieces built.
+     */
+    private static final ThreadLocal<Map<List<Object>, Compiled>> COMPILED = ThreadLocal.withInitial(
+            () -> new java.util.LinkedHashMap<>(8, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<List<Object>, Compiled> eldest) {
+                    return size() > 4;
+                }
+            });
+
+    /** A pattern with the automaton and the prefilter of one thread (both keep state). */
+    private record Compiled(GrepPattern pattern, LineDfa dfa, LiteralFilter filter) {
+        static Compiled of(GrepPattern p) {
+            return new Compiled(p, p.nfa == null ? null : LineDfa.of(p.nfa),
+                    LiteralFilter.of(p.literals.strings(), p.ignoreCase));
+        }
     }
 
     @Override
@@ -224,81 +244,110 @@ public class GrepOperation implements Operation {
     }
 
     private static final class GrepProcessor implements PieceProcessor {
-        /** The whole pattern as a literal, or null. */
-        private final GrepPattern.Literal literal;
-        /** Text a matching line must contain (the literal itself, or a regex's required prefix), or null. */
-        private final GrepPattern.Literal candidates;
+        private static final byte NL = '\n';
+        /** Tested lines before the density check; a denser block goes to the automaton. */
+        private static final int DENSE_LINES = 64;
+        /** Candidate lines closer than this (bytes per line, on average) are dense. */
+        private static final int DENSE_LINE_GAP = 256;
+        /** Prefilter comparisons closer than this (bytes per comparison, on average) are dense. */
+        private static final int DENSE_PROBE_GAP = 32;
+
+        private final GrepPattern pattern;
         private final Matcher matcher;
-        /** With a regex: the automaton that rules out most lines before the regex engine sees them, or null. */
+        /** The automaton of this job on this thread, or null: rules out most lines before the regex engine. */
         private final LineDfa dfa;
+        /** The prefilter on the literals every matching line contains, or null. */
+        private final LiteralFilter filter;
         private final LineDfa.Candidates found = new LineDfa.Candidates();
         private final Latin1Chars chars;
         private final boolean invert;
+        /** Whether the lines between the tested ones are selected: with -v, or when every line matches. */
+        private final boolean gapsSelected;
         private final ByteScan.Window window = new ByteScan.Window();
         private final RecordBuffer records = new RecordBuffer(1 << 12);
+        /** The line being tested or written, copied out of the block. */
+        private byte[] line = new byte[256];
         /** Where the block being processed goes; asked before each line the regex engine tests. */
         private FragmentSink sink;
+        private ByteBuffer buf;
+        /** Where the lines not yet counted start. */
+        private int done;
         private long lines;
         private final String path;
         private final long pieceStart;
         private final String patternText;
 
-        GrepProcessor(GrepPattern pattern, boolean invert, long lines, String path, long pieceStart,
+        GrepProcessor(Compiled compiled, boolean invert, long lines, String path, long pieceStart,
                       String patternText) {
             this.path = path;
             this.pieceStart = pieceStart;
             this.patternText = patternText;
-            this.literal = pattern.literal;
-            this.candidates = pattern.literal != null ? pattern.literal : pattern.required;
-            this.chars = pattern.regex == null ? null : new Latin1Chars();
-            this.matcher = pattern.regex == null ? null : pattern.regex.matcher("");
-            this.dfa = pattern.regex == null ? null
-                    : LineDfa.compile(pattern.regex.pattern(), (pattern.regex.flags() & Pattern.CASE_INSENSITIVE) != 0);
+            this.pattern = compiled.pattern();
+            this.dfa = compiled.dfa();
+            this.filter = compiled.filter();
+            this.chars = new Latin1Chars();
+            this.matcher = pattern.regex.matcher("");
             this.invert = invert;
+            this.gapsSelected = invert != pattern.everyLine;
             this.lines = lines;
         }
 
+        /**
+         * Finds the lines that match in the block, in place: with literals, the prefilter's hits (switching to
+         * the automaton over the rest of the block where they come dense); else the automaton's candidates;
+         * else every line. Only the lines so found are tested further; the lines between them are counted in
+         * bulk, or written with -v.
+         */
         @Override
         public void process(ByteBuffer data, FragmentSink out) throws IOException {
-            if (!data.hasRemaining()) {
+            int from = data.position();
+            int to = data.limit();
+            if (from == to) {
                 return;
             }
-            ByteScan.Window w = window.load(data);
             sink = out;
+            buf = data;
+            done = from;
             try {
-                if (matcher != null) {
-                    matcher.reset(chars.set(w.array, w.offset, w.length));
-                }
-                if (candidates != null && !invert) {
-                    scanCandidates(w.array, w.offset, w.end(), out);
-                } else if (dfa != null && !invert) {
-                    scanAutomaton(w.array, w.offset, w.end(), out);
+                if (pattern.everyLine) {
+                    // nothing to test: the block is one gap
+                } else if (filter != null) {
+                    scanLiterals(from, to);
+                } else if (dfa != null && !dfa.gaveUp) {
+                    scanAutomaton(from, to);
                 } else {
-                    scanLines(w.array, w.offset, w.offset, w.end(), out);
+                    scanLines(from, to);
                 }
+                gap(done, to);
                 records.emit(out);
-                data.position(data.limit());
+                data.position(to);
             } finally {
                 sink = null;
-                w.release();
-                if (chars != null) {
-                    chars.release();
-                    matcher.reset("");
-                }
+                buf = null;
+                window.release();
+                chars.release();
+                matcher.reset("");
             }
         }
 
-        private boolean matches(byte[] a, int from, int start, int end) {
-            if (matcher != null) {
-                if (dfa != null && !dfa.gaveUp) {
-                    boolean may = dfa.mayMatch(a, start, end);
-                    if (!dfa.gaveUp && (!may || dfa.exact)) {
-                        return may;
-                    }
-                }
-                return find(from, start, end);
+        /**
+         * Whether the line {@code [start, end)} matches: the automaton first (unless it already let the line
+         * through), then the regex engine where the automaton is not exact.
+         */
+        private boolean test(int start, int end, boolean automatonPassed) {
+            int n = end - start;
+            if (line.length < n) {
+                line = new byte[(int) Math.max(n, Math.min(Integer.MAX_VALUE - 16, line.length * 2L))];
             }
-            return literal.find(a, start, end) >= 0;
+            buf.get(start, line, 0, n);
+            if (!automatonPassed && dfa != null && !dfa.gaveUp) {
+                boolean may = dfa.mayMatch(line, 0, n);
+                if (!dfa.gaveUp && (!may || dfa.exact)) {
+                    return may;
+                }
+            }
+            matcher.reset(chars.set(line, 0, n));
+            return find(0, 0, n);
         }
 
         /**
@@ -329,86 +378,130 @@ public class GrepOperation implements Operation {
             }
         }
 
-        /** Every line from {@code p} on, tested on its own ({@code from}: where the block starts). */
-        private void scanLines(byte[] a, int from, int p, int to, FragmentSink out) throws IOException {
+        /** Every line of {@code [from, to)}, tested on its own. */
+        private void scanLines(int from, int to) throws IOException {
+            int p = from;
             while (p < to) {
-                int nl = ByteScan.indexOf(a, p, to, (byte) '\n');
+                int nl = BufferScan.indexOf(buf, p, to, NL);
                 int end = nl < 0 ? to : nl;
-                lines++;
-                if (matches(a, from, p, end) != invert) {
-                    emit(a, p, end, out);
-                }
+                enter(p);
+                leave(p, end, to, test(p, end, false));
                 p = nl < 0 ? to : nl + 1;
             }
         }
 
         /**
-         * Runs the automaton over the block and gives the regex engine only the lines it finds may match
-         * (none, when the automaton is exact); the lines in between are counted.
+         * Runs the automaton over {@code [from, to)} ({@code from} a line start) and tests only the lines it
+         * finds may match (none further, when it is exact). It runs four stretches side by side over an
+         * array: a direct buffer's bytes are copied once for it.
          */
-        private void scanAutomaton(byte[] a, int from, int to, FragmentSink out) throws IOException {
-            if (!dfa.candidates(a, from, to, found)) {
-                scanLines(a, from, from, to, out);
+        private void scanAutomaton(int from, int to) throws IOException {
+            int position = buf.position();
+            ByteScan.Window w = window.load(buf.position(from));
+            buf.position(position);
+            int shift = w.offset - from;
+            if (!dfa.candidates(w.array, w.offset, w.end(), found)) {
+                scanLines(from, to);
                 return;
             }
             int p = from;
             for (int k = 0; k < found.size(); k++) {
-                int hit = found.get(k);
-                int start = Math.max(p, ByteScan.lastIndexOf(a, p, hit, (byte) '\n') + 1);
-                lines += ByteScan.count(a, p, start, (byte) '\n') + 1;
-                int nl = ByteScan.indexOf(a, hit, to, (byte) '\n');
+                int hit = found.get(k) - shift;
+                int start = Math.max(p, BufferScan.lastIndexOf(buf, p, hit, NL) + 1);
+                int nl = BufferScan.indexOf(buf, hit, to, NL);
                 int end = nl < 0 ? to : nl;
-                if (dfa.exact || find(from, start, end)) {
-                    emit(a, start, end, out);
-                }
+                enter(start);
+                leave(start, end, to, dfa.exact || test(start, end, true));
                 p = nl < 0 ? to : nl + 1;
-            }
-            if (p < to) {
-                lines += ByteScan.count(a, p, to, (byte) '\n');
-                if (a[to - 1] != '\n') {
-                    lines++;
-                }
             }
         }
 
         /**
-         * Searches the whole block for the text every matching line contains (it holds no newline), tests
-         * only the lines where it occurs, and counts the lines in between.
+         * Searches the block in place for the literals every matching line contains and tests only the lines
+         * where one occurs (none further, when the literals are the whole pattern). Where the hits, or the
+         * prefilter's comparisons, come dense, the automaton takes the rest of the block: it costs the same
+         * per byte whatever the text, and a line-by-line test per hit does not.
          */
-        private void scanCandidates(byte[] a, int from, int to, FragmentSink out) throws IOException {
+        private void scanLiterals(int from, int to) throws IOException {
+            boolean exact = pattern.literals.exact();
+            boolean mayDensify = !exact && dfa != null && !dfa.gaveUp;
+            filter.probes = 0;
+            int tested = 0;
             int p = from;
             while (p < to) {
-                int hit = candidates.find(a, p, to);
+                int hit = filter.find(buf, p, to);
                 if (hit < 0) {
-                    lines += ByteScan.count(a, p, to, (byte) '\n');
-                    if (a[to - 1] != '\n') {
-                        lines++;
-                    }
                     return;
                 }
-                int start = ByteScan.lastIndexOf(a, p, hit, (byte) '\n') + 1;
-                if (start <= p) {
-                    start = p;
-                } else {
-                    lines += ByteScan.count(a, p, start, (byte) '\n');
-                }
-                lines++;
-                int nl = ByteScan.indexOf(a, hit + candidates.length, to, (byte) '\n');
+                int start = Math.max(p, BufferScan.lastIndexOf(buf, p, hit, NL) + 1);
+                int nl = BufferScan.indexOf(buf, hit, to, NL);
                 int end = nl < 0 ? to : nl;
-                if (matcher == null || matches(a, from, start, end)) {
-                    emit(a, start, end, out);
-                }
+                enter(start);
+                leave(start, end, to, exact || test(start, end, false));
                 p = nl < 0 ? to : nl + 1;
+                tested++;
+                if (mayDensify && p < to && (tested >= DENSE_LINES || filter.probes >= DENSE_LINES * 4)
+                        && ((long) p - from < (long) tested * DENSE_LINE_GAP
+                        || (long) p - from < filter.probes * DENSE_PROBE_GAP)) {
+                    scanAutomaton(p, to);
+                    return;
+                }
             }
         }
 
-        private void emit(byte[] a, int start, int end, FragmentSink out) throws IOException {
+        /** Accounts for the lines before {@code start}, then counts the line at {@code start}. */
+        private void enter(int start) throws IOException {
+            gap(done, start);
+            done = start;
+            lines++;
+        }
+
+        /** The line {@code [start, end)}, counted by {@link #enter}, matches or not. */
+        private void leave(int start, int end, int to, boolean matches) throws IOException {
+            if (matches != invert) {
+                emit(start, end);
+            }
+            done = end < to ? end + 1 : to;
+        }
+
+        /**
+         * The whole lines of {@code [from, upTo)}, which were not tested: counted in bulk, eight bytes at a
+         * time, or, when they are selected, written one by one.
+         */
+        private void gap(int from, int upTo) throws IOException {
+            if (from >= upTo) {
+                return;
+            }
+            if (!gapsSelected) {
+                lines += BufferScan.count(buf, from, upTo, NL);
+                if (buf.get(upTo - 1) != NL) {
+                    lines++;
+                }
+                return;
+            }
+            int p = from;
+            while (p < upTo) {
+                int nl = BufferScan.indexOf(buf, p, upTo, NL);
+                int end = nl < 0 ? upTo : nl;
+                lines++;
+                emit(p, end);
+                p = nl < 0 ? upTo : nl + 1;
+            }
+        }
+
+        private void emit(int start, int end) throws IOException {
+            int n = end - start;
             if (records.size() == 0) {
                 records.put(MATCHES);
             }
-            records.putVarLong(lines).putVarLong(end - start).put(a, start, end - start);
+            records.putVarLong(lines).putVarLong(n);
+            if (line.length < n) {
+                line = new byte[(int) Math.max(n, Math.min(Integer.MAX_VALUE - 16, line.length * 2L))];
+            }
+            buf.get(start, line, 0, n);
+            records.put(line, 0, n);
             if (records.size() >= RECORD_FLUSH) {
-                records.emit(out);
+                records.emit(sink);
             }
         }
 

@@ -78,35 +78,10 @@ class BuildingBlocksTest {
         // grep's C locale: é (two bytes in UTF-8) is not a word character, so there is a boundary after "caf"
         Pattern p = GrepPattern.compile("caf\\b", false, false).regex;
         assertThat(p.matcher(GrepPattern.asLatin1("café")).find()).isTrue();
-        assertThat(GrepPattern.compile("plain words", false, true).literal).isNotNull();
-        assertThat(GrepPattern.compile("a.b", true, false).literal).isNotNull();
+        assertThat(GrepPattern.compile("plain words", false, true).literals.exact()).isTrue();
+        assertThat(GrepPattern.compile("a.b", true, false).literals.exact()).isTrue();
         assertThat(GrepPattern.compile("a.b", false, false).regex).isNotNull();
         assertThat(GrepPattern.compile("a\nb", true, false).regex).isNotNull();
-    }
-
-    @Test
-    void requiredPrefixOnlyWhenEveryMatchHasIt() {
-        assertThat(GrepPattern.requiredPrefix("err(or)? [0-9]+")).isEqualTo("err");
-        assertThat(GrepPattern.requiredPrefix("^needle$")).isEqualTo("needle");
-        assertThat(GrepPattern.requiredPrefix("gam?ma")).isEqualTo("ga");
-        assertThat(GrepPattern.requiredPrefix("ab{0,2}")).isEqualTo("a");
-        assertThat(GrepPattern.requiredPrefix("ab+")).isEqualTo("ab");
-        assertThat(GrepPattern.requiredPrefix("a*b")).isNull();
-        assertThat(GrepPattern.requiredPrefix("abc|x")).isNull();
-        assertThat(GrepPattern.requiredPrefix("abc(x|y)[|]\\|\\Q|\\E")).isEqualTo("abc");
-        assertThat(GrepPattern.requiredPrefix("(?i)abc")).isNull();
-        assertThat(GrepPattern.requiredPrefix("\\<abc")).isNull();
-        assertThat(GrepPattern.compile("err(or)? [0-9]+", false, false).required).isNotNull();
-        assertThat(GrepPattern.compile("a\nb(c)", false, false).required).isNull();
-    }
-
-    @Test
-    void literalSearchFoldsAsciiOnly() {
-        GrepPattern.Literal lit = new GrepPattern.Literal("NeEdLé".getBytes(StandardCharsets.UTF_8), true);
-        byte[] text = "xx needlé NEEDLÉ needle".getBytes(StandardCharsets.UTF_8);
-        assertThat(lit.find(text, 0, text.length)).isEqualTo(3);
-        assertThat(lit.find(text, 4, text.length)).isEqualTo(-1);
-        assertThat(new GrepPattern.Literal(new byte[0], false).find(text, 5, 5)).isEqualTo(5);
     }
 
     @Test

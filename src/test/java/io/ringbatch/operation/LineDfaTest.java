@@ -25,19 +25,21 @@ class LineDfaTest {
         int built = 0;
         int exact = 0;
         int exactDfas = 0;
+        int literalSets = 0;
+        int exactLiteralSets = 0;
         for (int t = 0; t < 6000; t++) {
             String pattern = (r.nextInt(5) == 0 ? "^" : "") + random(r, 0)
                     + (r.nextInt(8) == 0 ? "\n" + random(r, 0) : "");
             boolean ignoreCase = r.nextInt(4) == 0;
             GrepPattern g = GrepPattern.compile(pattern, false, ignoreCase);
-            if (g.regex == null) {
-                continue;
-            }
             LineDfa dfa = LineDfa.compile(g.regex.pattern(), ignoreCase);
             if (dfa == null) {
                 continue;
             }
             built++;
+            // only where the automaton is built: Java's engine backtracks for minutes on some of the others
+            literalSets += checkLiterals(g, pattern, new Random(t), alphabet) ? 1 : 0;
+            exactLiteralSets += g.literals.exact() ? 1 : 0;
             exactDfas += dfa.exact ? 1 : 0;
             Matcher m = g.regex.matcher("");
             boolean allExact = true;
@@ -62,6 +64,46 @@ class LineDfaTest {
         assertThat(built).isGreaterThan(2000);
         assertThat(exact).isGreaterThan(built / 2);
         assertThat(exactDfas).isGreaterThan(built / 5);
+        assertThat(literalSets).isGreaterThan(built / 4);
+        assertThat(exactLiteralSets).isGreaterThan(100);
+    }
+
+    /**
+     * Every line the regex matches contains one of the pattern's required literals (ASCII case folded with
+     * ignoreCase); where they are exact, a line matches exactly when it contains one. False when the
+     * pattern has no literals.
+     */
+    private static boolean checkLiterals(GrepPattern g, String pattern, Random r, byte[] alphabet) {
+        List<String> literals = g.literals.strings();
+        Matcher m = g.regex.matcher("");
+        for (int l = 0; l < 40; l++) {
+            StringBuilder line = new StringBuilder();
+            int n = r.nextInt(12); // longer lines make some random patterns backtrack for minutes
+            for (int k = 0; k < n; k++) {
+                line.append((char) (alphabet[r.nextInt(alphabet.length)] & 0xff));
+            }
+            String text = line.toString();
+            boolean matches = m.reset(text).find();
+            String folded = g.ignoreCase ? asciiLower(text) : text;
+            boolean contains = literals.stream().anyMatch(folded::contains);
+            if (matches && !literals.isEmpty()) {
+                assertThat(contains).as("pattern %s (ignore case %s), literals %s, line [%s]", pattern, g.ignoreCase,
+                        literals, text).isTrue();
+            }
+            if (g.literals.exact()) {
+                assertThat(contains).as("exact literals %s of %s (ignore case %s), line [%s]", literals, pattern,
+                        g.ignoreCase, text).isEqualTo(matches);
+            }
+        }
+        return !literals.isEmpty();
+    }
+
+    static String asciiLower(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            b.append(c >= 'A' && c <= 'Z' ? (char) (c + 32) : c);
+        }
+        return b.toString();
     }
 
     /**
@@ -127,7 +169,10 @@ class LineDfaTest {
         assertThat(LineDfa.compile("\\Qab\\E{2}", false)).isNull();
         assertThat(LineDfa.compile("a*", false)).as("every line matches").isNull();
         assertThat(LineDfa.compile("[0-9]{3}x[a-c]", false).exact).isTrue();
-        assertThat(LineDfa.compile("xq[0-9]+", true).exact).as("case folded").isFalse();
+        assertThat(LineDfa.compile("xq[0-9]+", true).exact).as("single chars and ranges fold as Java folds them")
+                .isTrue();
+        assertThat(LineDfa.compile("[^a]b", true).exact).as("a negated class folded").isFalse();
+        assertThat(LineDfa.compile("x\\p{Lower}", true).exact).as("a property folded").isFalse();
         assertThat(LineDfa.compile("(?<![A-Za-z0-9_])ab", false).exact).as("lookbehind").isFalse();
         assertThat(LineDfa.compile("ab$", false).exact).isFalse();
         assertThat(LineDfa.compile("(a)\\1", false).exact).isFalse();
