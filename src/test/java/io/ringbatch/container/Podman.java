@@ -44,6 +44,8 @@ final class Podman {
      * root may not set ("error setting rlimits for ready process ... operation not permitted"). 4096 of
      * each is plenty for the service: about 250 files and sockets open, under 100 threads.</li>
      * </ul>
+     * The rest is podman's own choice, which fits: the cgroupfs manager and a file for events where systemd
+     * is not PID 1 (CI's machine), systemd and journald where it is; overlay storage on ext4 and xfs.
      */
     static List<String> runtimeFlags() {
         List<String> flags = new ArrayList<>();
