@@ -45,7 +45,7 @@ import tools.jackson.databind.json.JsonMapper;
  * profile's list are refused; a checksum job equals {@code sha256sum}; SIGTERM stops a running job within
  * the chart's grace period and the next container on the same volumes finishes it.
  *
- * <p>Skipped only where podman is not installed ({@code .ci/run} installs podman, runc and debootstrap). It
+ * <p>Skipped only where podman is not installed ({@code .ci/run} installs podman, buildah, runc and debootstrap). It
  * runs podman as root, the way CI runs it.
  */
 @Timeout(900)
@@ -71,7 +71,7 @@ class ContainerIT {
     @BeforeAll
     static void images() throws Exception {
         assumeTrue(Podman.which("podman").isPresent(),
-                "ContainerIT skipped: podman is not installed (.ci/run installs podman, runc and debootstrap)");
+                "ContainerIT skipped: podman is not installed (.ci/run installs podman, buildah, runc and debootstrap)");
         podman = new Podman(Path.of("target", "container-it"));
         long start = System.nanoTime();
         String base = DebianBase.image(podman);
