@@ -442,6 +442,26 @@ class HelmChartTest {
                 .containsExactlyInAnyOrder("clone", "socket", "personality");
     }
 
+    /**
+     * Seccomp does not see what goes through a ring, so the chart's notes name every operation the engine
+     * submits: each opcode constant of the engine (Uring's byte OP_ fields) is named in NOTES, the chart's
+     * files/README.md and docs/deployment.md.
+     */
+    @Test
+    void theNotesNameEveryRingOperationTheEngineSubmits() throws Exception {
+        List<String> ops = new ArrayList<>();
+        for (java.lang.reflect.Field f : Class.forName("io.ringbatch.io.Uring").getDeclaredFields()) {
+            if (f.getName().startsWith("OP_") && f.getType() == byte.class) {
+                ops.add("IORING_" + f.getName());
+            }
+        }
+        assertThat(ops).contains("IORING_OP_READ");
+        for (Path doc : List.of(CHART.resolve("templates/NOTES.txt"), CHART.resolve("files/README.md"),
+                Path.of("docs", "deployment.md"))) {
+            assertThat(Files.readString(doc)).as("%s names what the engine submits", doc).contains(ops);
+        }
+    }
+
     private static io.kubernetes.client.openapi.models.V1SeccompProfile seccomp(Rendered r) {
         return r.statefulSet().getSpec().getTemplate().getSpec().getSecurityContext().getSeccompProfile();
     }
