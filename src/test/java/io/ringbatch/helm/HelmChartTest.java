@@ -408,6 +408,63 @@ class HelmChartTest {
                 .isEqualTo("operator/ringbatch.json");
     }
 
+    /**
+     * files/ringbatch-io-uring.json: an allow-list (moby's, resolved for a container without capabilities; see
+     * files/README.md) plus io_uring, refusing everything else; plain OCI fields only, because containerd
+     * ignores moby's conditions and would apply CAP_SYS_ADMIN's rules to every pod.
+     */
+    @Test
+    void theSeccompProfileIsTheRuntimeDefaultsAllowListPlusIoUring() throws Exception {
+        tools.jackson.databind.JsonNode profile = tools.jackson.databind.json.JsonMapper.builder().build()
+                .readTree(CHART.resolve("files/ringbatch-io-uring.json").toFile());
+        assertThat(profile.get("defaultAction").asString()).isEqualTo("SCMP_ACT_ERRNO");
+        assertThat(profile.get("defaultErrnoRet").asInt()).as("EPERM").isEqualTo(1);
+        assertThat(profile.propertyNames()).isSubsetOf("defaultAction", "defaultErrnoRet", "architectures", "syscalls");
+        assertThat(profile.get("architectures").values()).extracting(a -> a.asString())
+                .contains("SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64");
+
+        Set<String> allowed = new java.util.TreeSet<>();
+        Set<String> allowedWithArguments = new java.util.TreeSet<>();
+        for (tools.jackson.databind.JsonNode rule : profile.get("syscalls")) {
+            assertThat(rule.propertyNames()).as("%s", rule).isSubsetOf("names", "action", "errnoRet", "args");
+            List<String> names = rule.get("names").values().stream().map(n -> n.asString()).toList();
+            if (rule.get("action").asString().equals("SCMP_ACT_ALLOW")) {
+                (rule.has("args") ? allowedWithArguments : allowed).addAll(names);
+            } else {
+                assertThat(rule.get("action").asString()).as("%s", rule).isEqualTo("SCMP_ACT_ERRNO");
+            }
+            if (names.contains("clone3")) {
+                assertThat(rule.get("errnoRet").asInt()).as("clone3: ENOSYS, so that glibc uses clone").isEqualTo(38);
+            }
+        }
+        assertThat(allowed).as("a runtime default's allow-list").hasSizeGreaterThan(300)
+                .contains("io_uring_setup", "io_uring_enter", "io_uring_register", "read", "openat", "futex", "mmap")
+                .doesNotContain("unshare", "keyctl", "add_key", "request_key", "mount", "setns", "bpf", "clone",
+                        "clone3", "socket", "perf_event_open", "init_module", "kexec_load", "reboot");
+        assertThat(allowedWithArguments).as("clone without namespace flags; socket and personality for some values")
+                .containsExactlyInAnyOrder("clone", "socket", "personality");
+    }
+
+    /**
+     * Seccomp does not see what goes through a ring, so the chart's notes name every operation the engine
+     * submits: each opcode constant of the engine (Uring's byte OP_ fields) is named in NOTES, the chart's
+     * files/README.md and docs/deployment.md.
+     */
+    @Test
+    void theNotesNameEveryRingOperationTheEngineSubmits() throws Exception {
+        List<String> ops = new ArrayList<>();
+        for (java.lang.reflect.Field f : Class.forName("io.ringbatch.io.Uring").getDeclaredFields()) {
+            if (f.getName().startsWith("OP_") && f.getType() == byte.class) {
+                ops.add("IORING_" + f.getName());
+            }
+        }
+        assertThat(ops).contains("IORING_OP_READ");
+        for (Path doc : List.of(CHART.resolve("templates/NOTES.txt"), CHART.resolve("files/README.md"),
+                Path.of("docs", "deployment.md"))) {
+            assertThat(Files.readString(doc)).as("%s names what the engine submits", doc).contains(ops);
+        }
+    }
+
     private static io.kubernetes.client.openapi.models.V1SeccompProfile seccomp(Rendered r) {
         return r.statefulSet().getSpec().getTemplate().getSpec().getSecurityContext().getSeccompProfile();
     }
