@@ -1,7 +1,6 @@
 package io.ringbatch.io;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 
 /** The messages of a failed read: each names the file and the offset, and says what happened. */
@@ -10,7 +9,7 @@ final class ReadFailures {
     }
 
     /** A read that completed with an error, or with end of file before {@code end}. */
-    static IOException failed(Path path, long at, long end, IOException cause, int errno) {
+    static IOException failed(String path, long at, long end, IOException cause, int errno) {
         if (cause != null) {
             return new IOException(path + ": read at offset " + at + " failed: " + cause.getMessage(), cause);
         }
@@ -22,7 +21,7 @@ final class ReadFailures {
     }
 
     /** A read given up: its time-out passed, or the engine under it failed ({@code broken}). */
-    static IOException stopped(Path path, long at, IOException broken, Duration timeout) {
+    static IOException stopped(String path, long at, IOException broken, Duration timeout) {
         if (broken != null) {
             return new IOException(path + ": read at offset " + at + " failed: " + broken.getMessage(), broken);
         }
