@@ -117,6 +117,22 @@ public class ApiExceptionHandler {
         return problem(HttpStatus.BAD_REQUEST, BAD_PARAMETERS, request);
     }
 
+    /**
+     * The firewall checks parameter names only when they are first read, which a mapping on a query
+     * parameter (the download by {@code ?path=}) does while the request is dispatched: a name with a
+     * control character is then a bad request, not an internal error.
+     */
+    @ExceptionHandler(org.springframework.security.web.firewall.RequestRejectedException.class)
+    public ResponseEntity<ProblemDetail> rejected(org.springframework.security.web.firewall.RequestRejectedException e,
+                                                  HttpServletRequest request)
+            throws org.springframework.security.web.firewall.RequestRejectedException {
+        if (!Problems.isApi(ApiProblemFilter.path(request))) {
+            throw e;
+        }
+        return problem(HttpStatus.BAD_REQUEST, "the request was refused: " + e.getMessage().replaceAll("[^\\x20-\\x7E]", "?"),
+                request);
+    }
+
     static final String BAD_PARAMETERS = "the query string cannot be read: a parameter is not percent-encoded UTF-8, "
             + "or there are too many parameters";
 

@@ -183,6 +183,9 @@ public final class Planner {
             throw new IOException("cannot read " + where(prefix) + " while planning: " + e.getMessage(), e);
         }
         for (Dir.Entry entry : entries) {
+            if (stop.getAsBoolean()) {
+                throw new Stopped(); // a plan of a million files without globs sees a stop too
+            }
             String rel = prefix + entry.name();
             if (entry.isSymlink()) {
                 continue; // not followed: it could lead out of the root

@@ -122,7 +122,7 @@ public class ListOperation implements Operation {
                         Thread.currentThread().interrupt();
                     }
                 }
-                out.record(ByteBuffer.wrap((piece.path() + "\t" + bytes + "\n").getBytes(StandardCharsets.UTF_8)));
+                out.record(ByteBuffer.wrap(io.ringbatch.io.FileNames.raw(piece.path() + "\t" + bytes + "\n")));
             }
         };
     }

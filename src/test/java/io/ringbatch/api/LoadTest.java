@@ -64,7 +64,8 @@ import tools.jackson.databind.JsonNode;
         "ringbatch.max-concurrent-jobs=2",
         "ringbatch.queue-capacity=100",
         "ringbatch.workers=2",
-        "ringbatch.api.max-event-streams=200"})
+        "ringbatch.api.max-event-streams=200",
+        "ringbatch.api.max-streams-per-user=200"}) // one user opens all the streams here
 @Import(ListOperation.Config.class)
 @DirtiesContext
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)

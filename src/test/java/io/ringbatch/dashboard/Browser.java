@@ -97,6 +97,7 @@ final class Browser implements AutoCloseable {
     <T> T await(int seconds, String what, Function<WebDriver, T> condition) {
         return new WebDriverWait(driver, Duration.ofSeconds(seconds), Duration.ofMillis(100))
                 .withMessage(() -> what + "; page: " + driver.getCurrentUrl())
+                .ignoring(org.openqa.selenium.StaleElementReferenceException.class) // a view re-rendered meanwhile
                 .until(condition);
     }
 

@@ -331,10 +331,18 @@ class DashboardBrowserTest {
         }
         String id = submitJob("flaky one", flaky, 400);
         http.await(id, j -> j.path("progress").path("filesTotal").asLong() > 0, 30);
-        Path away = dataDir.resolve("input/flaky.away");
-        Files.move(flaky, away); // the files it has not read yet are gone
+        // the files it has not read yet are gone (the job holds its root by descriptor, so moving the root
+        // away would not be seen: the files themselves go)
+        Path away = Files.createDirectories(dataDir.resolve("input/flaky.away"));
+        for (int i = 0; i < 12; i++) {
+            String name = String.format("g%02d.txt", i);
+            Files.move(flaky.resolve(name), away.resolve(name));
+        }
         http.awaitStatus(id, "FAILED", 60);
-        Files.move(away, flaky); // and back, as they were
+        for (int i = 0; i < 12; i++) { // and back, as they were
+            String name = String.format("g%02d.txt", i);
+            Files.move(away.resolve(name), flaky.resolve(name));
+        }
 
         go(admin, "#/jobs/" + id);
         admin.await(20, "the error block", d -> admin.find("job-error").isDisplayed());
