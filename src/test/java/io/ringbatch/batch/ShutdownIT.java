@@ -3,10 +3,10 @@ package io.ringbatch.batch;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.ringbatch.RandomText;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -257,32 +257,18 @@ class ShutdownIT {
 
     /** Many small files (planning and the merge take a while) and two of 24 MiB (processing does). */
     private static void many(Path root, Random r) throws IOException {
-        byte[] alphabet = "abcdefghijklmnopqrstuvwxyz0123456789x     ".getBytes(StandardCharsets.US_ASCII);
         for (int f = 0; f < 800; f++) {
             Path p = root.resolve(String.format("d%02d/f%04d.txt", f % 20, f));
             Files.createDirectories(p.getParent());
-            Files.write(p, text(r, alphabet, 512 + r.nextInt(8 * 1024)));
+            Files.write(p, RandomText.lines(r, 512 + r.nextInt(8 * 1024)));
         }
         for (int f = 0; f < 2; f++) {
             try (OutputStream out = Files.newOutputStream(root.resolve("large-" + f + ".log"))) {
                 for (int chunk = 0; chunk < 24; chunk++) {
-                    out.write(text(r, alphabet, 1 << 20));
+                    out.write(RandomText.lines(r, 1 << 20));
                 }
             }
         }
     }
 
-    private static byte[] text(Random r, byte[] alphabet, int size) {
-        byte[] b = new byte[size];
-        int lineLeft = 20 + r.nextInt(200);
-        for (int i = 0; i < size; i++) {
-            if (--lineLeft == 0) {
-                b[i] = '\n';
-                lineLeft = 20 + r.nextInt(200);
-            } else {
-                b[i] = alphabet[r.nextInt(alphabet.length)];
-            }
-        }
-        return b;
-    }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.ringbatch.batch.ServiceProcess;
+import io.ringbatch.RandomText;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -257,12 +258,11 @@ class CrashLoopIT {
     /** Many small files (planning and merging take a while) and a few large ones (processing does). */
     private static List<String> bulk(Path root, Random r) throws IOException {
         List<String> paths = new ArrayList<>();
-        byte[] alphabet = "abcdefghijklmnopqrstuvwxyz0123456789x     ".getBytes(StandardCharsets.US_ASCII);
         for (int f = 0; f < 600; f++) {
             String name = String.format("bulk/d%02d/f%04d.txt", f % 20, f);
             Path p = root.resolve(name);
             Files.createDirectories(p.getParent());
-            Files.write(p, text(r, alphabet, 1024 + r.nextInt(12 * 1024)));
+            Files.write(p, RandomText.lines(r, 1024 + r.nextInt(12 * 1024)));
             paths.add(name);
         }
         for (int f = 0; f < 3; f++) {
@@ -271,7 +271,7 @@ class CrashLoopIT {
             Files.createDirectories(p.getParent());
             try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(p), 1 << 20)) {
                 for (int chunk = 0; chunk < 24; chunk++) {
-                    out.write(text(r, alphabet, 1 << 20));
+                    out.write(RandomText.lines(r, 1 << 20));
                 }
             }
             paths.add(name);
@@ -279,17 +279,4 @@ class CrashLoopIT {
         return paths;
     }
 
-    private static byte[] text(Random r, byte[] alphabet, int size) {
-        byte[] b = new byte[size];
-        int lineLeft = 20 + r.nextInt(200);
-        for (int i = 0; i < size; i++) {
-            if (--lineLeft == 0) {
-                b[i] = '\n';
-                lineLeft = 20 + r.nextInt(200);
-            } else {
-                b[i] = alphabet[r.nextInt(alphabet.length)];
-            }
-        }
-        return b;
-    }
 }
