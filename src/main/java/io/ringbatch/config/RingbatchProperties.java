@@ -34,6 +34,13 @@ import org.springframework.validation.annotation.Validated;
  * @param instanceId        this instance's name among several that share a job repository (PostgreSQL):
  *                          a job that ran here restarts only here, where its work directory is; default
  *                          the host name (a StatefulSet pod's name)
+ * @param role              {@code combined} (the job API, the dashboard, manages the jobs it claims and runs
+ *                          partitions) or {@code worker} (runs partitions of any instance's jobs; health and
+ *                          metrics only, no job API); {@code worker} needs PostgreSQL
+ * @param workDir           the root of every job's work files; default {@code <data-dir>/jobs}. With several
+ *                          instances on one PostgreSQL, a directory that all of them mount (in the chart, on
+ *                          the ReadWriteMany output volume, so the final rename stays on one file system)
+ * @param cluster           how partitions travel between instances (PostgreSQL only)
  */
 @ConfigurationProperties("ringbatch")
 @Validated
@@ -48,7 +55,18 @@ public record RingbatchProperties(
         @DefaultValue @Valid Input input,
         @DefaultValue @Valid Io io,
         @DefaultValue @Valid Security security,
-        @Size(max = 200) String instanceId) {
+        @Size(max = 200) String instanceId,
+        @DefaultValue("combined") @NotNull Role role,
+        Path workDir,
+        @DefaultValue @Valid Cluster cluster) {
+
+    /** {@code ringbatch.role}. */
+    public enum Role {
+        /** the job API and dashboard; manages the jobs it claims and runs partitions */
+        COMBINED,
+        /** runs partitions only: health and metrics, no job API */
+        WORKER
+    }
 
     public RingbatchProperties {
         if (instanceId == null || instanceId.isBlank()) {
@@ -57,6 +75,7 @@ public record RingbatchProperties(
         dataDir = absolute(dataDir);
         inputRoots = inputRoots == null ? null : inputRoots.stream().map(RingbatchProperties::absolute).toList();
         outputRoot = absolute(outputRoot);
+        workDir = workDir == null ? (dataDir == null ? null : dataDir.resolve("jobs")) : absolute(workDir);
         if (workers == null) {
             workers = Runtime.getRuntime().availableProcessors();
         }
@@ -127,6 +146,24 @@ public record RingbatchProperties(
             return new IoOptions(Math.toIntExact(blockSize.toBytes()), queueDepth, readAhead, bufferPoolSize, direct,
                     blockingThreads, topology, readTimeout);
         }
+    }
+
+    /**
+     * {@code ringbatch.cluster.*}: remote partitioning over PostgreSQL (ignored on H2, where every partition
+     * runs on the local executor).
+     *
+     * @param enabled      send partitions through the database queue to every instance; default: on when the
+     *                     job repository is PostgreSQL
+     * @param lossTimeout  a partition whose instance holds no lease for this long is lost and runs again
+     *                     from its last commit on another instance
+     * @param maxAttempts  lost attempts of one partition within one job execution before the job fails
+     * @param heartbeat    how often an instance says it is alive (the workers list) and the manager looks
+     *                     for ended or lost partitions
+     */
+    public record Cluster(Boolean enabled,
+                          @DefaultValue("30s") @NotNull java.time.Duration lossTimeout,
+                          @DefaultValue("3") @Min(1) int maxAttempts,
+                          @DefaultValue("1s") @NotNull java.time.Duration heartbeat) {
     }
 
     /**
