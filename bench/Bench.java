@@ -55,14 +55,16 @@ public class Bench {
     static final String PASSWORD = "bench-secret";
     static final int WARM_UP_JOBS = 5;
     static final String DATA_VERSION = "Bench data set v1";
-    static final List<String> ALL_PEERS = List.of("ringbatch", "spring-batch", "filechannel", "afc", "mmap", "gnu");
+    static final List<String> ALL_PEERS = List.of("ringbatch", "spring-batch", "filechannel", "afc", "mmap", "gnu",
+            "pigz");
     static final Map<String, String> LABELS = Map.of(
             "ringbatch", "ringbatch job (REST, jar)",
             "spring-batch", "stock Spring Batch job",
             "filechannel", "FileChannel thread-per-core",
             "afc", "AsynchronousFileChannel",
             "mmap", "mmap + madvise(WILLNEED)",
-            "gnu", "GNU tool, xargs -P");
+            "gnu", "GNU tool, xargs -P",
+            "pigz", "pigz -p nproc, xargs -P (gzip only)");
 
     // ------------------------------------------------------------------------------------------
     // Options
@@ -260,10 +262,15 @@ public class Bench {
         }
     }
 
+    /** Every file of the tree in byte order, 16 at a time to {@code nproc} shells at once: append the command. */
+    static String xargs(int nproc) {
+        return "find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 -P " + nproc + " -n 16 sh -c ";
+    }
+
     static Work work(String name, Options o, int nproc) {
         // Each invocation writes its own part file, concatenated at the end: processes sharing one
         // output file interleave their buffered writes in the middle of lines.
-        String xargs = "find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 -P " + nproc + " -n 16 sh -c ";
+        String xargs = xargs(nproc);
         String gather = " && cat \"$OUT\"/part.* > \"$OUT/gnu.txt\"";
         return switch (name) {
             case "sha256" -> new Work(name, "checksum sha256", new ChecksumOperation(),
@@ -286,6 +293,18 @@ public class Bench {
             case "noop" -> new Work(name, "no-op (read only)", null, Map.of(), "{}", null, null);
             default -> throw new IllegalArgumentException(name);
         };
+    }
+
+    /**
+     * gzip's other peer: pigz at the same level, each file on all cores (pigz's own threads) and as many files
+     * at once as there are cores. pigz's output differs from gzip's in its block layout, not in what it
+     * decompresses to.
+     */
+    static Work pigz(Work gzip, int nproc) {
+        String xargs = xargs(nproc);
+        return new Work(gzip.name(), gzip.label(), gzip.op(), gzip.params(), gzip.restParams(),
+                xargs + "'for f; do mkdir -p \"$OUT/${f%/*}\"; pigz -6 -n -p " + nproc
+                        + " -c \"$f\" > \"$OUT/$f.gz\"; done' sh", "`xargs -P " + nproc + " pigz -6 -n -p " + nproc + "`");
     }
 
     /** Where an in-process peer's fragments go: records to one file per thread, outputs to one per input. */
@@ -471,8 +490,9 @@ public class Bench {
                         FileEntry f = order.get(i);
                         try (FileSink sink = new FileSink(records, out.resolve(f.rel() + ".out"))) {
                             PieceProcessor p = w.op() == null ? null
-                                    : w.op().open(w.params(), new Operation.Piece(f.index(), f.index(), f.rel(), f.path(),
-                                    0, f.size(), f.size()), null);
+                                    : w.op().open(w.params(), new Operation.Piece(f.index(), f.index(), f.rel(),
+                                    null /* no root: the peers read by path, the operation only processes */, 0, f.size(),
+                                    f.size()), null);
                             Feeder feeder = new Feeder(p, sink, w.lines());
                             wait.add(reader.run(f, feeder));
                             feeder.finish();
@@ -957,6 +977,9 @@ public class Bench {
                         if (w.op() == null && !peer.equals("ringbatch")) {
                             continue; // the no-op is compared with the engine's raw read, above
                         }
+                        if (peer.equals("pigz") && !op.equals("gzip")) {
+                            continue; // pigz is a peer of gzip only
+                        }
                         double cached = prepare(mode, set, work.resolve("scratch"));
                         Path out = work.resolve("out-" + peer + "-" + op);
                         Measured m;
@@ -980,6 +1003,7 @@ public class Bench {
                                 case "afc" -> runThreads(set, w, o.threads, out, Bench::asyncFileChannel);
                                 case "mmap" -> runThreads(set, w, o.threads, out, Bench::mmap);
                                 case "gnu" -> gnu(w, set, gnuOut, o);
+                                case "pigz" -> gnu(pigz(w, cores), set, out, o);
                                 default -> throw new IllegalArgumentException(peer);
                             };
                         } catch (Exception e) {

@@ -3,7 +3,7 @@
 #
 #   bench/run-read.sh [--results FILE] [ReadBench options, e.g. --size 4g --seed 42 --modes cold,warm]
 #
-# Installs fio if it is missing, compiles the project (under flock /tmp/mvn.lock: one Maven build at a
+# Installs fio if it is missing, compiles the project (under flock /tmp/ringbatch-mvn.lock: one Maven build at a
 # time on this machine), runs bench/ReadBench.java with the JDK's source launcher and writes the
 # machine description and the results table to bench/RESULTS-read.md (or FILE).
 set -euo pipefail
@@ -35,8 +35,8 @@ fi
 
 # Compile and snapshot the classes inside the lock, so that another build cannot clean them away
 # while the benchmark runs.
-echo "compiling (waiting for /tmp/mvn.lock if another Maven build runs)"
-flock /tmp/mvn.lock sh -c "
+echo "compiling (waiting for /tmp/ringbatch-mvn.lock if another Maven build runs)"
+flock /tmp/ringbatch-mvn.lock sh -c "
   ./mvnw -q -o -DskipTests compile dependency:build-classpath \
       -Dmdep.outputFile=$work/classpath.txt -Dmdep.includeScope=runtime &&
   rm -rf $work/classes && cp -r target/classes $work/classes"

@@ -5,7 +5,7 @@
 #                [--peers ringbatch,spring-batch,filechannel,afc,mmap,gnu] [--heap 512m] [--jfr]
 #                [--results bench/RESULTS.md]
 #
-# Packages the service (under flock /tmp/mvn.lock: one Maven build at a time on this machine),
+# Packages the service (under flock /tmp/ringbatch-mvn.lock: one Maven build at a time on this machine),
 # compiles bench/Bench.java and bench/StockSpringBatch.java against the project's classes, generates
 # the tree from a fixed seed under bench/work/data, runs every operation through ringbatch (the jar,
 # over REST) and its peers, cold (page cache dropped; needs root) and warm, and writes the table with
@@ -22,11 +22,12 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ " ${args[*]-} " == *" --ops "* ]] || args+=(--ops sha256,crc32c,grep,gzip,noop)
+command -v pigz >/dev/null 2>&1 || { SUDO=""; [ "$(id -u)" != 0 ] && SUDO=sudo; $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pigz >/dev/null; }
 
 work=bench/work
 mkdir -p "$work"
-echo "packaging (waiting for /tmp/mvn.lock if another Maven build runs)"
-flock /tmp/mvn.lock sh -c "
+echo "packaging (waiting for /tmp/ringbatch-mvn.lock if another Maven build runs)"
+flock /tmp/ringbatch-mvn.lock sh -c "
   ./mvnw -q -o -B -Dmaven.test.skip=true package dependency:build-classpath \
       -Dmdep.outputFile=$work/classpath.txt -Dmdep.includeScope=runtime &&
   rm -rf $work/classes && cp -r target/classes $work/classes &&
