@@ -70,7 +70,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
         this.jobEnd = jobEnd;
         this.properties = properties;
         // an ended execution keeps no stop signal (a restart starts with a fresh one)
-        jobEnd.add(jobId -> PartitionWork.StopSignals.reset(pipeline.files(jobId).dir()));
+        jobEnd.add(jobId -> pipeline.stops().reset(jobId));
     }
 
     @Override
@@ -79,7 +79,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             JobFiles files = pipeline.files(definition.jobId());
             files.writeDefinition(definition);
             Planner.recordHardLinkPolicy(files, properties.input().allowHardLinks());
-            PartitionWork.StopSignals.reset(files.dir());
+            pipeline.stops().reset(files.jobId());
             jobEnd.launching(definition.jobId());
             JobExecution execution = operator.start(job, RunStates.parameters(definition.jobId()));
             return execution.getId();
@@ -109,7 +109,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
         try {
             JobFiles files = pipeline.files(jobId);
             Planner.recordHardLinkPolicy(files, properties.input().allowHardLinks());
-            PartitionWork.StopSignals.reset(files.dir());
+            pipeline.stops().reset(files.jobId());
         } catch (IOException e) {
             throw new JobRunnerException("cannot restart job " + jobId + ": cannot write to its work dir: "
                     + e.getMessage(), e);
@@ -135,7 +135,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
                     true);
         }
         if (last.getStatus() == BatchStatus.STOPPING) {
-            PartitionWork.StopSignals.raise(pipeline.files(jobId).dir());
+            pipeline.stops().raise(jobId);
             return;
         }
         try {
@@ -145,7 +145,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
         }
         // Spring Batch sees the stop at the partitions' next commits; an operation whose blocks are slow
         // (a costly regex on every line) sees this between lines and abandons its block
-        PartitionWork.StopSignals.raise(pipeline.files(jobId).dir());
+        pipeline.stops().raise(jobId);
     }
 
     @Override
@@ -261,7 +261,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
      * unmapped memory.
      */
     private void resumeStoppedAtShutdown(List<String> resumed) {
-        java.nio.file.Path jobs = pipeline.dataDir().resolve("jobs");
+        java.nio.file.Path jobs = pipeline.workDir();
         if (!java.nio.file.Files.isDirectory(jobs)) {
             return;
         }
@@ -353,7 +353,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
                 java.nio.file.Files.createDirectories(pipeline.files(jobId).dir());
                 java.nio.file.Files.writeString(pipeline.files(jobId).dir().resolve(RESUME_MARKER), "");
                 operator.stop(execution);
-                PartitionWork.StopSignals.raise(pipeline.files(jobId).dir());
+                pipeline.stops().raise(jobId);
                 stopping.add(jobId);
                 ends.add(jobEnd.end(jobId));
             } catch (Exception e) {

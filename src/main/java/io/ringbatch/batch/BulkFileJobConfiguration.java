@@ -145,12 +145,13 @@ public class BulkFileJobConfiguration {
     @Bean
     @StepScope
     PartitionWork partitionWork(@Value("#{jobParameters['jobId']}") String jobId,
-                                @Value("#{stepExecutionContext['partition']}") Integer partition, Pipeline pipeline)
+                                @Value("#{stepExecutionContext['partition']}") Integer partition,
+                                @Value("#{stepExecution.id}") Long attempt, Pipeline pipeline)
             throws java.io.IOException {
         JobFiles files = pipeline.files(jobId);
         return new PartitionWork(files, pipeline.plan(jobId), files.readDefinition(),
-                pipeline.operation(files.readDefinition().operation()), pipeline.engine(), partition,
-                pipeline.inputRoots(), pipeline.instanceId());
+                pipeline.operation(files.readDefinition().operation()), pipeline.engine(), partition, attempt,
+                pipeline.inputRoots(), pipeline.instanceId(), pipeline.stops());
     }
 
     @Bean

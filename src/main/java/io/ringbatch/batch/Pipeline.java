@@ -28,9 +28,11 @@ public class Pipeline {
     private final Map<String, Operation> operations = new LinkedHashMap<>();
     private final RunStates runStates;
     private final Map<String, Plan> plans = new ConcurrentHashMap<>();
+    private final StopRegistry stops;
 
     public Pipeline(RingbatchProperties properties, PipelineProperties pipeline, IoEngine engine,
-                    List<Operation> operations, RunStates runStates) {
+                    List<Operation> operations, RunStates runStates, StopRegistry stops) {
+        this.stops = stops;
         this.properties = properties;
         this.pipeline = pipeline;
         this.engine = engine;
@@ -49,8 +51,18 @@ public class Pipeline {
         return properties.outputRoot().toAbsolutePath();
     }
 
+    /** {@code ringbatch.work-dir}: the root of every job's work directory (default {@code <data-dir>/jobs}). */
+    public Path workDir() {
+        return properties.workDir();
+    }
+
     public JobFiles files(String jobId) {
-        return new JobFiles(dataDir(), jobId);
+        return new JobFiles(workDir(), jobId);
+    }
+
+    /** Whether a job was asked to stop, on this instance or another. */
+    public StopRegistry stops() {
+        return stops;
     }
 
     public Operation operation(String name) {
