@@ -94,33 +94,37 @@ final class CommittedWork {
 
     /** A piece's committed output, read-only (a raw descriptor the caller closes), or -1 when it has none. */
     int openPieceOutput(int piece) throws IOException {
+        String name = pieceOutputName(piece);
+        try {
+            return work.openFd(name, Dir.O_RDONLY, 0);
+        } catch (NoSuchFileException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * The name (beneath the work directory) of a file that holds exactly a piece's committed output: the
+     * file of the attempt that finished the piece when it is as long as that attempt committed, else a copy
+     * of the committed bytes beside it. A piece without output names a file that does not exist.
+     */
+    String pieceOutputName(int piece) throws IOException {
         long[] where = pieceOutputs().get(piece);
         if (where == null) {
-            // a piece finished before attempts had files of their own (a job from before the upgrade)
-            try {
-                return work.openFd(JobFiles.legacyPieceOutputName(piece), Dir.O_RDONLY, 0);
-            } catch (NoSuchFileException e) {
-                return -1;
-            }
+            // no output, or a piece finished before attempts had files of their own (a job from before then)
+            return JobFiles.legacyPieceOutputName(piece);
         }
         String name = JobFiles.pieceOutputName(piece, where[0]);
         long length = where[1];
         int fd = work.openFd(name, Dir.O_RDONLY | Dir.O_NONBLOCK, 0);
-        Stat stat;
         try {
-            stat = Dir.stat(fd, name);
-        } catch (IOException e) {
-            Dir.closeFd(fd);
-            throw e;
-        }
-        if (!stat.isRegular()) {
-            Dir.closeFd(fd);
-            throw new IOException(name + " in the job's work directory is not a regular file");
-        }
-        if (stat.size() == length) {
-            return fd;
-        }
-        try {
+            // the size of what was opened (an open revalidates an NFS client's cached attributes)
+            Stat stat = Dir.stat(fd, name);
+            if (!stat.isRegular()) {
+                throw new IOException(name + " in the job's work directory is not a regular file");
+            }
+            if (stat.size() == length) {
+                return name;
+            }
             if (stat.size() < length) {
                 throw new IOException("the output of piece " + piece + " (" + name + ") holds " + stat.size()
                         + " bytes, fewer than the " + length + " its attempt committed: is the work directory"
@@ -141,21 +145,10 @@ final class CommittedWork {
                 }
                 dst.force(false);
             }
-            return work.openFd(exact, Dir.O_RDONLY, 0);
+            return exact;
         } finally {
             Dir.closeFd(fd);
         }
-    }
-
-    /** The file holding a piece's committed output, by name beneath the work directory (it may not exist). */
-    String pieceOutputName(int piece) {
-        long[] where;
-        try {
-            where = pieceOutputs().get(piece);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return where == null ? JobFiles.legacyPieceOutputName(piece) : JobFiles.pieceOutputName(piece, where[0]);
     }
 
     private Map<Integer, long[]> pieceOutputs() throws IOException {

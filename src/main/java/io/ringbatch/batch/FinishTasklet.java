@@ -171,7 +171,11 @@ class FinishTasklet implements Tasklet {
 
             @Override
             public Path pieceOutput(int pieceIndex) {
-                return Dir.procPath(work.fd()).resolve(committed.pieceOutputName(pieceIndex));
+                try {
+                    return Dir.procPath(work.fd()).resolve(committed.pieceOutputName(pieceIndex));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
             }
 
             @Override

@@ -34,8 +34,14 @@ public class StopRegistry {
     private final java.nio.file.Path workRoot;
     private final ConcurrentHashMap<String, AtomicBoolean> local = new ConcurrentHashMap<>();
 
+    @org.springframework.beans.factory.annotation.Autowired
     public StopRegistry(RingbatchProperties properties) {
-        this.workRoot = properties.workDir();
+        this(properties.workDir());
+    }
+
+    /** On the work root {@code ringbatch.work-dir} (tests make a second instance's registry so). */
+    StopRegistry(java.nio.file.Path workRoot) {
+        this.workRoot = workRoot;
     }
 
     /** Asks the job's partitions to stop, here at once and on every instance through the marker. */
