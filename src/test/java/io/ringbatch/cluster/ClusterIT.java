@@ -98,9 +98,10 @@ class ClusterIT {
         }
     }
 
+    /** The instances the previous scenario took down start again; each scenario waits for those it needs. */
     @BeforeEach
-    void everyInstanceUp() {
-        cluster.awaitAllUp();
+    void restartTheDown() {
+        cluster.restartTheDown();
     }
 
     @Test
@@ -136,6 +137,7 @@ class ClusterIT {
             assertThat(done.readCount() * BLOCK).as("the second attempt read only what the first had not committed: %s",
                     done).isLessThan(done.bytesTotal());
             assertThat(cluster.queued()).as("no partition request left in the queue").isZero();
+            cluster.restartTheDown();
         }
     }
 
@@ -143,8 +145,8 @@ class ClusterIT {
     @Order(2)
     void aPausedWorkerIsFencedAndWritesNothingToTheOutput() throws Exception {
         for (int round = 0; round < ROUNDS; round++) {
-            cluster.awaitAllUp();
-            Cluster.Instance paused = cluster.get(W2);
+            Cluster.Instance paused = cluster.get(W2).awaitUp();
+            cluster.combined().awaitUp();
             String id = submit("checksum", "{\"algorithm\": \"sha256\"}", input);
             Attempts.Attempt victim = awaitRunning(id, W2, 2 * BLOCK);
             long logBefore = Files.size(paused.log());
@@ -183,7 +185,8 @@ class ClusterIT {
     @Order(3)
     void aWorkerGivenSigtermHandsItsPartitionOn() throws Exception {
         for (int round = 0; round < ROUNDS; round++) {
-            cluster.awaitAllUp();
+            cluster.get(W1).awaitUp();
+            cluster.combined().awaitUp();
             String id = submit("gzip", "{\"level\": 1}", logs);
             Attempts.Attempt victim = awaitRunning(id, W1, 2 * BLOCK);
             cluster.get(W1).term(Duration.ofSeconds(60));
