@@ -110,9 +110,10 @@ class ClusterIT {
         for (int round = 0; round < ROUNDS; round++) {
             cluster.awaitAllUp();
             String id = submit("grep", "{\"pattern\": \"" + KillRestartIT.PATTERN + "\"}", input);
-            // kill it once it has committed a few blocks of a partition: enough that a run from the start of
-            // the partition would read more blocks than the second attempt does
-            Attempts.Attempt victim = awaitRunning(id, W1, 16 * BLOCK);
+            // kill it once it has committed a quarter of a partition: far more than the blocks a run reads beyond
+            // the partition's bytes (each piece's first and last), so that a second attempt from the start of the
+            // partition would read clearly more than one from the last commit
+            Attempts.Attempt victim = awaitRunning(id, W1, 0.25);
             cluster.get(W1).kill();
 
             Attempts.Attempt second = awaitNextAttempt(id, victim);
@@ -132,10 +133,11 @@ class ClusterIT {
             assertThat(lost.get(0).status()).isEqualTo("FAILED");
             Attempts.Attempt done = lost.get(1);
             assertThat(done.status()).isEqualTo("COMPLETED");
-            assertThat(lost.get(0).bytesDone()).as("the lost attempt's last commit").isPositive();
+            long committed = lost.get(0).bytesDone();
+            assertThat(committed).as("the lost attempt's last commit").isGreaterThanOrEqualTo(done.bytesTotal() / 4);
             // a run from the partition's start reads at least bytesTotal / BLOCK blocks
-            assertThat(done.readCount() * BLOCK).as("the second attempt read only what the first had not committed: %s",
-                    done).isLessThan(done.bytesTotal());
+            assertThat(done.readCount() * BLOCK).as("the second attempt read only what the first had not committed (%s"
+                    + " bytes): %s", committed, done).isLessThan(done.bytesTotal() - committed / 2);
             assertThat(cluster.queued()).as("no partition request left in the queue").isZero();
             cluster.restartTheDown();
         }
@@ -148,7 +150,7 @@ class ClusterIT {
             Cluster.Instance paused = cluster.get(W2).awaitUp();
             cluster.combined().awaitUp();
             String id = submit("checksum", "{\"algorithm\": \"sha256\"}", input);
-            Attempts.Attempt victim = awaitRunning(id, W2, 2 * BLOCK);
+            Attempts.Attempt victim = awaitRunning(id, W2, 0);
             long logBefore = Files.size(paused.log());
             paused.pause();
             Attempts.Attempt fenced;
@@ -188,7 +190,7 @@ class ClusterIT {
             cluster.get(W1).awaitUp();
             cluster.combined().awaitUp();
             String id = submit("gzip", "{\"level\": 1}", logs);
-            Attempts.Attempt victim = awaitRunning(id, W1, 2 * BLOCK);
+            Attempts.Attempt victim = awaitRunning(id, W1, 0);
             cluster.get(W1).term(Duration.ofSeconds(60));
 
             JsonNode job = awaitEnd(id);
@@ -214,7 +216,7 @@ class ClusterIT {
         for (int round = 0; round < ROUNDS; round++) {
             cluster.awaitAllUp();
             String id = submit("grep", "{\"pattern\": \"" + KillRestartIT.PATTERN + "\"}", input);
-            awaitRunning(id, W1, 2 * BLOCK);
+            awaitRunning(id, W1, 0);
             Attempts atKill = cluster.attempts(id);
             cluster.combined().kill();
             List<Attempts.Attempt> onWorkers = cluster.attempts(id).running().stream()
@@ -246,14 +248,18 @@ class ClusterIT {
         return cluster.output.resolve(id);
     }
 
-    /** Waits until an attempt of the job runs on {@code worker} with at least {@code committed} bytes committed. */
-    private Attempts.Attempt awaitRunning(String id, String worker, long committed) {
-        return await("a partition of job " + id + " running on " + worker + " with " + committed + " bytes committed")
+    /**
+     * Waits until an attempt of the job runs on {@code worker} with a commit behind it: at least two blocks, and at
+     * least {@code share} of its partition's bytes.
+     */
+    private Attempts.Attempt awaitRunning(String id, String worker, double share) {
+        return await("a partition of job " + id + " running on " + worker + " with " + share + " of it committed")
                 .atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(20))
                 .until(() -> {
                     Attempts attempts = cluster.attempts(id);
                     Optional<Attempts.Attempt> hit = attempts.running().stream()
-                            .filter(a -> worker.equals(a.worker()) && a.bytesDone() >= committed).findFirst();
+                            .filter(a -> worker.equals(a.worker()) && a.bytesDone() >= 2 * BLOCK
+                                    && a.bytesDone() >= share * a.bytesTotal()).findFirst();
                     if (hit.isEmpty()) {
                         // every partition ended before the worker got far enough into one: the input is too small
                         JsonNode job = cluster.combined().process().get("/api/jobs/" + id);
