@@ -224,6 +224,9 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
      */
     @EventListener(ApplicationReadyEvent.class)
     public void recoverInterrupted() {
+        if (properties.role() == RingbatchProperties.Role.WORKER) {
+            return; // a worker manages no jobs: it neither recovers nor resumes any
+        }
         List<String> resumed = new ArrayList<>();
         // what a dead process left running, taken before anything here starts a job
         List<JobExecution> leftovers = new ArrayList<>(repository.findRunningJobExecutions(Pipeline.JOB_NAME));
@@ -235,6 +238,14 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             }
             if (!ownership.runsHere(jobId)) {
                 continue; // another instance on the same repository runs it, or will resume it
+            }
+            if (clusterRecovery != null) {
+                // partitions of it may still run on live instances: settle them first, off the start-up thread
+                Thread recovery = new Thread(() -> recoverInCluster(execution, jobId),
+                        "ringbatch-recover-" + execution.getId());
+                recovery.setDaemon(true);
+                recovery.start();
+                continue;
             }
             try {
                 operator.recover(execution);
@@ -250,6 +261,41 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
         }
         if (!resumed.isEmpty()) {
             log.info("resumed {} interrupted job(s): {}", resumed.size(), resumed);
+        }
+    }
+
+    /** Set in cluster mode (PostgreSQL): start-up recovery must not fail partitions that live instances run. */
+    private volatile io.ringbatch.cluster.ClusterRecovery clusterRecovery;
+
+    @org.springframework.beans.factory.annotation.Autowired(required = false)
+    void setClusterRecovery(io.ringbatch.cluster.ClusterRecovery clusterRecovery) {
+        this.clusterRecovery = clusterRecovery;
+    }
+
+    /**
+     * An execution a crash of this manager left running, in cluster mode: its partition attempts that no
+     * live instance runs are failed, those that live instances run are waited for; then it is recovered
+     * (marked failed) and, with {@code ringbatch.resume-on-start}, restarted: only the partitions that did
+     * not complete run again, each from its last commit.
+     */
+    private void recoverInCluster(JobExecution execution, String jobId) {
+        try {
+            clusterRecovery.settle(execution);
+            JobExecution fresh = repository.getJobExecution(execution.getId());
+            if (fresh == null || !fresh.isRunning() || jobEnd.active(jobId)) {
+                return;
+            }
+            operator.recover(fresh);
+            log.warn("job {} was interrupted (execution {} left {} by a stop of the service); marked failed once no"
+                    + " live instance ran its partitions", jobId, fresh.getId(), fresh.getStatus());
+            if (properties.resumeOnStart()) {
+                restart(jobId);
+                log.info("resumed interrupted job {}", jobId);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            log.error("job {}: could not recover execution {}: {}", jobId, execution.getId(), e.getMessage());
         }
     }
 

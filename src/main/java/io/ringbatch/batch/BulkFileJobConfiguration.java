@@ -95,11 +95,18 @@ public class BulkFileJobConfiguration {
     @Bean
     Step process(JobRepository repository, @Qualifier("work") Step work, Partitioner workPartitioner,
                  @Qualifier("ringbatchWorkers") TaskExecutor workers, RingbatchProperties properties,
-                 Pipeline pipeline) {
-        LargestFirstPartitionHandler handler = new LargestFirstPartitionHandler(pipeline);
-        handler.setStep(work);
-        handler.setTaskExecutor(workers);
-        handler.setGridSize(properties.workers());
+                 Pipeline pipeline,
+                 org.springframework.beans.factory.ObjectProvider<io.ringbatch.cluster.DistributedPartitionHandler> cluster) {
+        // with the cluster transport (PostgreSQL) the partitions go through the queue to every instance;
+        // otherwise (H2, one instance) they run on the local executor, largest first
+        org.springframework.batch.core.partition.PartitionHandler handler = cluster.getIfAvailable();
+        if (handler == null) {
+            LargestFirstPartitionHandler local = new LargestFirstPartitionHandler(pipeline);
+            local.setStep(work);
+            local.setTaskExecutor(workers);
+            local.setGridSize(properties.workers());
+            handler = local;
+        }
         return new StepBuilder("process", repository)
                 .partitioner("work", workPartitioner)
                 .partitionHandler(handler)
