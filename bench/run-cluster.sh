@@ -7,7 +7,7 @@
 # The same job on one instance with ringbatch.workers=2, against one combined instance with workers=1 plus
 # one worker instance with workers=1 (the same two cores), all on one PostgreSQL server that the script
 # starts (Debian's postgresql, installed if missing, as .ci/run does). Packages the service (under
-# flock /tmp/mvn.lock, tests skipped) unless --jar names one, generates the data set under bench/work/data
+# flock /tmp/ringbatch-mvn.lock, tests skipped) unless --jar names one, generates the data set under bench/work/data
 # (kept for the next run), compiles bench/ClusterBench.java (the JDK alone) and writes the table, each cell
 # the median of --runs runs after a warm-up, with the machine's description to bench/RESULTS-cluster.md.
 # Run it on a quiet machine: another build running at the same time makes the numbers meaningless.
@@ -38,8 +38,8 @@ fi
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 
 if [[ -z "$jar" ]]; then
-  echo "packaging (waiting for /tmp/mvn.lock if another Maven build runs)"
-  flock /tmp/mvn.lock ./mvnw -q -o -B -Dmaven.test.skip=true package
+  echo "packaging (waiting for /tmp/ringbatch-mvn.lock if another Maven build runs)"
+  flock /tmp/ringbatch-mvn.lock ./mvnw -q -o -B -Dmaven.test.skip=true package
   cp "$(ls target/ringbatch-*.jar | grep -v plain | head -1)" $work/ringbatch.jar
   jar=$(realpath $work/ringbatch.jar)
 fi
