@@ -265,10 +265,10 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
     }
 
     /** Set in cluster mode (PostgreSQL): start-up recovery must not fail partitions that live instances run. */
-    private volatile io.ringbatch.cluster.ClusterRecovery clusterRecovery;
+    private volatile PartitionSettler clusterRecovery;
 
     @org.springframework.beans.factory.annotation.Autowired(required = false)
-    void setClusterRecovery(io.ringbatch.cluster.ClusterRecovery clusterRecovery) {
+    void setClusterRecovery(PartitionSettler clusterRecovery) {
         this.clusterRecovery = clusterRecovery;
     }
 

@@ -96,7 +96,8 @@ public class BulkFileJobConfiguration {
     Step process(JobRepository repository, @Qualifier("work") Step work, Partitioner workPartitioner,
                  @Qualifier("ringbatchWorkers") TaskExecutor workers, RingbatchProperties properties,
                  Pipeline pipeline,
-                 org.springframework.beans.factory.ObjectProvider<io.ringbatch.cluster.DistributedPartitionHandler> cluster) {
+                 @Qualifier("distributedPartitionHandler")
+                 org.springframework.beans.factory.ObjectProvider<org.springframework.batch.core.partition.PartitionHandler> cluster) {
         // with the cluster transport (PostgreSQL) the partitions go through the queue to every instance;
         // otherwise (H2, one instance) they run on the local executor, largest first
         org.springframework.batch.core.partition.PartitionHandler handler = cluster.getIfAvailable();

@@ -21,7 +21,7 @@ import org.springframework.dao.OptimisticLockingFailureException;
  * are waited for (they end COMPLETED, or stop or fail on their own). Only then may the execution be recovered
  * and restarted, which runs again only the partitions that did not complete, each from its last commit.
  */
-public class ClusterRecovery {
+public class ClusterRecovery implements io.ringbatch.batch.PartitionSettler {
     private static final Logger log = LoggerFactory.getLogger(ClusterRecovery.class);
 
     private final JobRepository repository;
@@ -43,6 +43,7 @@ public class ClusterRecovery {
      * Settles the partition attempts of an execution that a crash left running: returns once none of them
      * runs on a live instance. Blocks (call it off the start-up thread).
      */
+    @Override
     public void settle(JobExecution execution) throws InterruptedException {
         long since = System.nanoTime();
         while (true) {

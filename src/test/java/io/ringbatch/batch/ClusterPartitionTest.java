@@ -345,6 +345,41 @@ class ClusterPartitionTest {
     }
 
     @Test
+    void anAttemptStoppedByItsInstancesShutdownRunsAgainWhileTheJobGoesOn() throws Exception {
+        JobRepository repository = a.getBean(JobRepository.class);
+        JdbcChannelMessageStore store = a.getBean(JdbcChannelMessageStore.class);
+        PartitionQueue queue = new PartitionQueue(toGroup(store, "test-sigterm"), a.getBean(DataSource.class));
+        List<StepExecution> partitions = new ArrayList<>();
+        StepExecution manager = manager(repository, "sigterm", 1, partitions);
+        DistributedPartitionHandler handler = handler(queue, 3);
+        CompletableFuture<Collection<StepExecution>> done = CompletableFuture.supplyAsync(() -> {
+            try {
+                return handler.handle(splitter(partitions), manager);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        StepExecution first = take(repository, store, "test-sigterm");
+        first.setStatus(BatchStatus.STARTED);
+        repository.update(first);
+        first.getExecutionContext().putLong("rb.offset", 123);
+        repository.updateExecutionContext(first);
+        first.setStatus(BatchStatus.STOPPED); // as a worker's SIGTERM leaves it, at a commit
+        repository.update(first);
+
+        StepExecution second = take(repository, store, "test-sigterm");
+        assertThat(second.getId()).isGreaterThan(first.getId());
+        assertThat(second.getStepName()).isEqualTo(first.getStepName());
+        assertThat(second.getExecutionContext().getLong("rb.offset")).isEqualTo(123);
+        assertThat(repository.getStepExecution(first.getId()).getExitStatus().getExitDescription())
+                .contains("worker lost: ");
+        second.setStatus(BatchStatus.COMPLETED);
+        repository.update(second);
+        assertThat(done.get(30, java.util.concurrent.TimeUnit.SECONDS)).extracting(StepExecution::getId)
+                .containsExactly(second.getId());
+    }
+
+    @Test
     void aWorkerRefusesToStartOnH2() {
         assertThatThrownBy(() -> new SpringApplicationBuilder(RingbatchApplication.class).run("--server.port=0",
                 "--spring.main.banner-mode=off", "--ringbatch.role=worker",
