@@ -27,7 +27,8 @@ import org.springframework.util.FileSystemUtils;
  * Commits by bytes and by time ({@code ringbatch.pipeline.commit-bytes}, {@code commit-time}), with a
  * block count ({@code commit-interval}) too large to matter: a partition commits about once per
  * commit-bytes of input, or once per commit-time of a slow operation, and a restart after a failure still
- * resumes from the last commit with an exact output.
+ * resumes from the last commit with an exact output. The work files go to a {@code ringbatch.work-dir} of
+ * their own, outside the data directory.
  */
 @SpringBootTest(properties = {
         "ringbatch.io.block-size=64KB",
@@ -55,6 +56,7 @@ class CommitCadenceTest {
     @DynamicPropertySource
     static void dirs(DynamicPropertyRegistry registry) {
         TestDirs.register(registry, () -> DIR);
+        registry.add("ringbatch.work-dir", () -> DIR.resolve("shared-work").toString());
     }
 
     @BeforeAll
@@ -74,6 +76,10 @@ class CommitCadenceTest {
         runner.start(definition(clean));
         assertThat(PipelineTest.awaitEnd(runner, clean, Duration.ofMinutes(2)).status()).isEqualTo("COMPLETED");
         assertCopies(DIR.resolve("output").resolve(clean));
+        // the work files under ringbatch.work-dir, none under the data dir
+        assertThat(DIR.resolve("shared-work").resolve(clean).resolve("plan.json")).isRegularFile();
+        assertThat(DIR.resolve("shared-work").resolve(clean).resolve("parts")).isDirectory();
+        assertThat(DIR.resolve("jobs").resolve(clean)).doesNotExist();
         Plan plan = pipeline.files(clean).readPlan();
         for (StepExecution s : runStates.latestWorkerSteps(clean)) {
             long bytes = plan.partitions().get(s.getExecutionContext().getInt("partition")).bytes();
