@@ -117,7 +117,9 @@ public class BulkFileJobConfiguration {
     @Bean
     Step work(JobRepository repository, PlatformTransactionManager tm, PartitionWork partitionWork, Pipeline pipeline) {
         return new StepBuilder("work", repository)
-                .<ItemResult, ItemResult>chunk(pipeline.commitInterval())
+                // one item per commit: the reader batches blocks up to commit-interval, commit-bytes or
+                // commit-time, which a chunk size (a count) cannot say
+                .<ItemResult, ItemResult>chunk(1)
                 .transactionManager(tm)
                 .reader(partitionWork)
                 .writer(partitionWork::write)
@@ -159,7 +161,8 @@ public class BulkFileJobConfiguration {
         JobFiles files = pipeline.files(jobId);
         return new PartitionWork(files, pipeline.plan(jobId), files.readDefinition(),
                 pipeline.operation(files.readDefinition().operation()), pipeline.engine(), partition, attempt,
-                pipeline.inputRoots(), pipeline.instanceId(), pipeline.stops());
+                pipeline.inputRoots(), pipeline.instanceId(), pipeline.stops())
+                .commitEvery(pipeline.commitInterval(), pipeline.commitBytes(), pipeline.commitTime());
     }
 
     @Bean

@@ -89,6 +89,16 @@ public class Pipeline {
         return pipeline.commitInterval();
     }
 
+    /** {@code ringbatch.pipeline.commit-bytes}: input bytes per commit at most. */
+    public long commitBytes() {
+        return pipeline.commitBytes().toBytes();
+    }
+
+    /** {@code ringbatch.pipeline.commit-time}: time between commits at most. */
+    public java.time.Duration commitTime() {
+        return pipeline.commitTime();
+    }
+
     /** The configured input roots, which a job's root must still lie under each time it is opened. */
     public InputRoots inputRoots() {
         return new InputRoots(properties.inputRoots());

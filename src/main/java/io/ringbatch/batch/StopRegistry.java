@@ -69,7 +69,7 @@ public class StopRegistry {
 
     /** Whether a stop was raised, here or on another instance (a look at the marker now). */
     public boolean raised(String jobId) {
-        if (flag(jobId).get()) {
+        if (localRaised(jobId)) {
             return true;
         }
         try (Dir work = files(jobId).open()) {
@@ -84,7 +84,13 @@ public class StopRegistry {
      * closed here).
      */
     public Signal signal(String jobId, Dir work) {
-        return new Signal(flag(jobId), work);
+        return new Signal(() -> localRaised(jobId), work);
+    }
+
+    /** Raised in this process (a look-up without adding anything: workers keep no entry per job). */
+    private boolean localRaised(String jobId) {
+        AtomicBoolean flag = local.get(jobId);
+        return flag != null && flag.get();
     }
 
     /** This process's flag for the job (the planner, which runs where the job is managed, reads it). */
@@ -105,25 +111,25 @@ public class StopRegistry {
         }
     }
 
-    /** A partition's view: this process's flag (one volatile read), the shared marker at most every 250 ms. */
+    /** A partition's view: this process's flag (a map look-up), the shared marker at most every 250 ms. */
     public static final class Signal {
-        private final AtomicBoolean flag;
+        private final java.util.function.BooleanSupplier local;
         private final Dir work;
         private long nextLook = System.nanoTime();
         private volatile boolean seen;
 
-        Signal(AtomicBoolean flag, Dir work) {
-            this.flag = flag;
+        Signal(java.util.function.BooleanSupplier local, Dir work) {
+            this.local = local;
             this.work = work;
         }
 
         /** Never raised: for tests and for work outside a job. */
         public static Signal never() {
-            return new Signal(new AtomicBoolean(), null);
+            return new Signal(() -> false, null);
         }
 
         public boolean requested() {
-            if (seen || flag.get()) {
+            if (seen || local.getAsBoolean()) {
                 return true;
             }
             if (work == null) {
