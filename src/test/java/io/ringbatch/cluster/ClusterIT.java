@@ -56,7 +56,10 @@ class ClusterIT {
     static final Duration LOSS_TIMEOUT = Duration.ofSeconds(5);
     /** What the issue allows for noticing a lost instance, plus the time to run the partition again. */
     static final Duration NOTICED = LOSS_TIMEOUT.plusSeconds(30);
-    /** Small blocks and frequent commits: the jobs last long enough to be hit in the middle of a partition. */
+    /**
+     * Small blocks and a commit after each (commit-interval=1): the jobs last long enough to be hit in the middle
+     * of a partition, and an attempt's READ_COUNT is the blocks it read (an item is one block).
+     */
     static final long BLOCK = 128 << 10;
 
     @TempDir
