@@ -72,9 +72,13 @@ public class ClusterConfiguration {
         return new PartitionQueue(partitionRequestChannel, dataSource);
     }
 
+    /** Each lease on an unpooled connection of its own, held idle for the partition's life. */
     @Bean
-    Leases partitionLeases(DataSource dataSource, RingbatchProperties properties) {
-        return new Leases(dataSource, properties.instanceId());
+    Leases partitionLeases(DataSource dataSource, RingbatchProperties properties, Environment env) {
+        String url = env.getRequiredProperty("spring.datasource.url");
+        String user = env.getProperty("spring.datasource.username");
+        String password = env.getProperty("spring.datasource.password");
+        return new Leases(dataSource, () -> DriverManager.getConnection(url, user, password), properties.instanceId());
     }
 
     @Bean

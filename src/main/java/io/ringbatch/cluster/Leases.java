@@ -23,18 +23,34 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * (SIGSTOP), whose session keeps its locks. An attempt is alive while both hold.
  */
 public class Leases {
+    /** Opens a connection of its own for one lease (not from the pool: a lease holds it for a whole partition). */
+    @FunctionalInterface
+    public interface Connections {
+        Connection open() throws SQLException;
+    }
+
     /** The first key of ringbatch's advisory locks ("RB"); the second is the step execution id. */
     static final int LOCK_CLASS = 0x5242;
     private static final Logger log = LoggerFactory.getLogger(Leases.class);
 
-    private final DataSource dataSource;
+    private final Connections connections;
     private final JdbcTemplate jdbc;
     private final String instanceId;
 
-    public Leases(DataSource dataSource, String instanceId) {
-        this.dataSource = dataSource;
+    /**
+     * @param connections where each lease's own connection comes from: unpooled in the application, so that
+     *                    {@code ringbatch.workers} running partitions never starve the pool of the connections
+     *                    their chunks commit on
+     */
+    public Leases(DataSource dataSource, Connections connections, String instanceId) {
+        this.connections = connections;
         this.jdbc = new JdbcTemplate(dataSource);
         this.instanceId = instanceId;
+    }
+
+    /** Leases on connections of the pool (tests). */
+    public Leases(DataSource dataSource, String instanceId) {
+        this(dataSource, dataSource::getConnection, instanceId);
     }
 
     /** The advisory lock's second key for a step execution (ids wrap at 2^32, far beyond any repository). */
@@ -47,7 +63,7 @@ public class Leases {
      * is held by another session (the same request delivered twice).
      */
     public Lease take(long stepExecutionId, long jobExecutionId) throws SQLException {
-        Connection c = dataSource.getConnection();
+        Connection c = connections.open();
         boolean ok = false;
         try {
             c.setAutoCommit(true);
