@@ -98,6 +98,13 @@ class ClusterIT {
     static void stopCluster() throws Exception {
         if (cluster != null) {
             cluster.close();
+            // the instances' logs outlive the temporary directory, for a failure's post-mortem
+            Path logs = Files.createDirectories(Path.of("target", "ClusterIT-logs"));
+            try (Stream<Path> s = Files.list(cluster.dir)) {
+                for (Path log : s.filter(p -> p.getFileName().toString().endsWith(".log")).toList()) {
+                    Files.copy(log, logs.resolve(log.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
         }
     }
 
@@ -281,8 +288,12 @@ class ClusterIT {
                 .until(() -> {
                     List<Attempts.Attempt> later = new ArrayList<>(cluster.attempts(id).of(lost).stream()
                             .filter(a -> a.id() > lost.id()).toList());
-                    later.forEach(a -> firstSeen.putIfAbsent(a.id(), a));
-                    return later.isEmpty() ? Optional.<Attempts.Attempt>empty() : Optional.of(firstSeen.get(later.get(0).id()));
+                    // the manager creates the attempt, then writes the copied context: the first context seen
+                    // with the partition's keys in it is the copy (or, later, the new attempt's own commits)
+                    later.stream().filter(a -> a.context().containsKey("rb.bytesTotal"))
+                            .forEach(a -> firstSeen.putIfAbsent(a.id(), a));
+                    return later.isEmpty() || !firstSeen.containsKey(later.get(0).id()) ? Optional.<Attempts.Attempt>empty()
+                            : Optional.of(firstSeen.get(later.get(0).id()));
                 }, Optional::isPresent).orElseThrow();
     }
 
