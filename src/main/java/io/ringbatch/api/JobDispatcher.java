@@ -275,6 +275,9 @@ class JobDispatcher implements SmartLifecycle {
 
     /** Starts dispatching once the application is ready and the lifecycle runs, whichever comes last. */
     private void resume() {
+        if (properties.role() == RingbatchProperties.Role.WORKER) {
+            return; // a worker runs partitions only: it never claims or starts jobs
+        }
         lock.lock();
         try {
             if (!wasReady || !lifecycleRunning || dispatching) {

@@ -70,7 +70,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
         this.jobEnd = jobEnd;
         this.properties = properties;
         // an ended execution keeps no stop signal (a restart starts with a fresh one)
-        jobEnd.add(jobId -> PartitionWork.StopSignals.reset(pipeline.files(jobId).dir()));
+        jobEnd.add(jobId -> pipeline.stops().reset(jobId));
     }
 
     @Override
@@ -79,7 +79,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             JobFiles files = pipeline.files(definition.jobId());
             files.writeDefinition(definition);
             Planner.recordHardLinkPolicy(files, properties.input().allowHardLinks());
-            PartitionWork.StopSignals.reset(files.dir());
+            pipeline.stops().reset(files.jobId());
             jobEnd.launching(definition.jobId());
             JobExecution execution = operator.start(job, RunStates.parameters(definition.jobId()));
             return execution.getId();
@@ -109,7 +109,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
         try {
             JobFiles files = pipeline.files(jobId);
             Planner.recordHardLinkPolicy(files, properties.input().allowHardLinks());
-            PartitionWork.StopSignals.reset(files.dir());
+            pipeline.stops().reset(files.jobId());
         } catch (IOException e) {
             throw new JobRunnerException("cannot restart job " + jobId + ": cannot write to its work dir: "
                     + e.getMessage(), e);
@@ -135,7 +135,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
                     true);
         }
         if (last.getStatus() == BatchStatus.STOPPING) {
-            PartitionWork.StopSignals.raise(pipeline.files(jobId).dir());
+            pipeline.stops().raise(jobId);
             return;
         }
         try {
@@ -145,7 +145,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
         }
         // Spring Batch sees the stop at the partitions' next commits; an operation whose blocks are slow
         // (a costly regex on every line) sees this between lines and abandons its block
-        PartitionWork.StopSignals.raise(pipeline.files(jobId).dir());
+        pipeline.stops().raise(jobId);
     }
 
     @Override
@@ -224,6 +224,9 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
      */
     @EventListener(ApplicationReadyEvent.class)
     public void recoverInterrupted() {
+        if (properties.role() == RingbatchProperties.Role.WORKER) {
+            return; // a worker manages no jobs: it neither recovers nor resumes any
+        }
         List<String> resumed = new ArrayList<>();
         // what a dead process left running, taken before anything here starts a job
         List<JobExecution> leftovers = new ArrayList<>(repository.findRunningJobExecutions(Pipeline.JOB_NAME));
@@ -235,6 +238,14 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             }
             if (!ownership.runsHere(jobId)) {
                 continue; // another instance on the same repository runs it, or will resume it
+            }
+            if (clusterRecovery != null) {
+                // partitions of it may still run on live instances: settle them first, off the start-up thread
+                Thread recovery = new Thread(() -> recoverInCluster(execution, jobId),
+                        "ringbatch-recover-" + execution.getId());
+                recovery.setDaemon(true);
+                recovery.start();
+                continue;
             }
             try {
                 operator.recover(execution);
@@ -253,6 +264,41 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
         }
     }
 
+    /** Set in cluster mode (PostgreSQL): start-up recovery must not fail partitions that live instances run. */
+    private volatile PartitionSettler clusterRecovery;
+
+    @org.springframework.beans.factory.annotation.Autowired(required = false)
+    void setClusterRecovery(PartitionSettler clusterRecovery) {
+        this.clusterRecovery = clusterRecovery;
+    }
+
+    /**
+     * An execution a crash of this manager left running, in cluster mode: its partition attempts that no
+     * live instance runs are failed, those that live instances run are waited for; then it is recovered
+     * (marked failed) and, with {@code ringbatch.resume-on-start}, restarted: only the partitions that did
+     * not complete run again, each from its last commit.
+     */
+    private void recoverInCluster(JobExecution execution, String jobId) {
+        try {
+            clusterRecovery.settle(execution);
+            JobExecution fresh = repository.getJobExecution(execution.getId());
+            if (fresh == null || !fresh.isRunning() || jobEnd.active(jobId)) {
+                return;
+            }
+            operator.recover(fresh);
+            log.warn("job {} was interrupted (execution {} left {} by a stop of the service); marked failed once no"
+                    + " live instance ran its partitions", jobId, fresh.getId(), fresh.getStatus());
+            if (properties.resumeOnStart()) {
+                restart(jobId);
+                log.info("resumed interrupted job {}", jobId);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            log.error("job {}: could not recover execution {}: {}", jobId, execution.getId(), e.getMessage());
+        }
+    }
+
     /**
      * Jobs the last shutdown stopped (they carry the marker) go on, if resume-on-start allows. The
      * shutdown stops the partitions first and waits for them within the shutdown timeout; the worker
@@ -261,7 +307,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
      * unmapped memory.
      */
     private void resumeStoppedAtShutdown(List<String> resumed) {
-        java.nio.file.Path jobs = pipeline.dataDir().resolve("jobs");
+        java.nio.file.Path jobs = pipeline.workDir();
         if (!java.nio.file.Files.isDirectory(jobs)) {
             return;
         }
@@ -353,7 +399,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
                 java.nio.file.Files.createDirectories(pipeline.files(jobId).dir());
                 java.nio.file.Files.writeString(pipeline.files(jobId).dir().resolve(RESUME_MARKER), "");
                 operator.stop(execution);
-                PartitionWork.StopSignals.raise(pipeline.files(jobId).dir());
+                pipeline.stops().raise(jobId);
                 stopping.add(jobId);
                 ends.add(jobEnd.end(jobId));
             } catch (Exception e) {

@@ -95,11 +95,19 @@ public class BulkFileJobConfiguration {
     @Bean
     Step process(JobRepository repository, @Qualifier("work") Step work, Partitioner workPartitioner,
                  @Qualifier("ringbatchWorkers") TaskExecutor workers, RingbatchProperties properties,
-                 Pipeline pipeline) {
-        LargestFirstPartitionHandler handler = new LargestFirstPartitionHandler(pipeline);
-        handler.setStep(work);
-        handler.setTaskExecutor(workers);
-        handler.setGridSize(properties.workers());
+                 Pipeline pipeline,
+                 @Qualifier("distributedPartitionHandler")
+                 org.springframework.beans.factory.ObjectProvider<org.springframework.batch.core.partition.PartitionHandler> cluster) {
+        // with the cluster transport (PostgreSQL) the partitions go through the queue to every instance;
+        // otherwise (H2, one instance) they run on the local executor, largest first
+        org.springframework.batch.core.partition.PartitionHandler handler = cluster.getIfAvailable();
+        if (handler == null) {
+            LargestFirstPartitionHandler local = new LargestFirstPartitionHandler(pipeline);
+            local.setStep(work);
+            local.setTaskExecutor(workers);
+            local.setGridSize(properties.workers());
+            handler = local;
+        }
         return new StepBuilder("process", repository)
                 .partitioner("work", workPartitioner)
                 .partitionHandler(handler)
@@ -109,7 +117,9 @@ public class BulkFileJobConfiguration {
     @Bean
     Step work(JobRepository repository, PlatformTransactionManager tm, PartitionWork partitionWork, Pipeline pipeline) {
         return new StepBuilder("work", repository)
-                .<ItemResult, ItemResult>chunk(pipeline.commitInterval())
+                // one item per commit: the reader batches blocks up to commit-interval, commit-bytes or
+                // commit-time, which a chunk size (a count) cannot say
+                .<ItemResult, ItemResult>chunk(1)
                 .transactionManager(tm)
                 .reader(partitionWork)
                 .writer(partitionWork::write)
@@ -145,12 +155,14 @@ public class BulkFileJobConfiguration {
     @Bean
     @StepScope
     PartitionWork partitionWork(@Value("#{jobParameters['jobId']}") String jobId,
-                                @Value("#{stepExecutionContext['partition']}") Integer partition, Pipeline pipeline)
+                                @Value("#{stepExecutionContext['partition']}") Integer partition,
+                                @Value("#{stepExecution.id}") Long attempt, Pipeline pipeline)
             throws java.io.IOException {
         JobFiles files = pipeline.files(jobId);
         return new PartitionWork(files, pipeline.plan(jobId), files.readDefinition(),
-                pipeline.operation(files.readDefinition().operation()), pipeline.engine(), partition,
-                pipeline.inputRoots(), pipeline.instanceId());
+                pipeline.operation(files.readDefinition().operation()), pipeline.engine(), partition, attempt,
+                pipeline.inputRoots(), pipeline.instanceId(), pipeline.stops())
+                .commitEvery(pipeline.commitInterval(), pipeline.commitBytes(), pipeline.commitTime());
     }
 
     @Bean

@@ -6,8 +6,6 @@ import io.ringbatch.operation.MergeInput;
 import io.ringbatch.operation.Operation;
 import io.ringbatch.operation.StagingFiles;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -76,6 +74,8 @@ class FinishTasklet implements Tasklet {
         String leaf = output.substring(slash + 1);
         String stagingName = "." + leaf + ".ringbatch-staging";
         try (Dir root = Dir.open(pipeline.outputRoot()); Dir work = files.open()) {
+            // each partition's newest completed attempt: its files, and exactly the bytes it committed in them
+            CommittedWork committed = CommittedWork.of(work, plan, pipeline.runStates().executions(jobId));
             if (!parentName.isEmpty()) {
                 StagingFiles.mkdirs(root, parentName, DIR_MODE);
             }
@@ -89,7 +89,7 @@ class FinishTasklet implements Tasklet {
                 parent.mkdir(stagingName, DIR_MODE);
                 try {
                     try (Dir staging = parent.dir(stagingName)) {
-                        merge(operation, job, plan, work, staging);
+                        merge(operation, job, plan, committed, work, staging);
                         RunState state = pipeline.runStates().state(jobId);
                         writeReport(staging, job, plan, state, execution);
                     }
@@ -97,7 +97,7 @@ class FinishTasklet implements Tasklet {
                     if (before != null) {
                         before.accept(jobId);
                     }
-                    if (PartitionWork.StopSignals.of(files.dir()).get()) {
+                    if (pipeline.stops().raised(jobId)) {
                         // asked to stop before the output is in place: it stays out, and the step ends
                         // STOPPED (Spring Batch turns terminate-only into STOPPED after the tasklet)
                         deleteIfPresent(parent, stagingName);
@@ -125,6 +125,9 @@ class FinishTasklet implements Tasklet {
                 }
             }
         }
+        if (!step.isTerminateOnly()) {
+            deleteUnreferenced(files, plan, pipeline.runStates().executions(jobId));
+        }
         return RepeatStatus.FINISHED;
     }
 
@@ -151,10 +154,10 @@ class FinishTasklet implements Tasklet {
         }
     }
 
-    private static void merge(Operation operation, JobDefinition job, Plan plan, Dir work, Dir staging)
-            throws IOException {
+    private static void merge(Operation operation, JobDefinition job, Plan plan, CommittedWork committed, Dir work,
+                              Dir staging) throws IOException {
         List<Operation.Piece> pieces = plan.operationPieces();
-        StagingFiles stagingFiles = StagingFiles.of(staging, piece -> JobFiles.openPieceOutput(work, piece));
+        StagingFiles stagingFiles = StagingFiles.of(staging, committed::openPieceOutput);
         operation.merge(job.params(), new MergeInput() {
             @Override
             public List<Operation.Piece> pieces() {
@@ -163,18 +166,16 @@ class FinishTasklet implements Tasklet {
 
             @Override
             public void forEachRecord(RecordVisitor visitor) throws IOException {
-                for (int p = 0; p < plan.partitions().size(); p++) {
-                    try (FileChannel ch = JobFiles.openRecords(work, p)) {
-                        if (ch != null) {
-                            readFrames(ch, pieces, visitor);
-                        }
-                    }
-                }
+                committed.forEachRecord(pieces, visitor);
             }
 
             @Override
             public Path pieceOutput(int pieceIndex) {
-                return Dir.procPath(work.fd()).resolve(JobFiles.pieceOutputName(pieceIndex));
+                try {
+                    return Dir.procPath(work.fd()).resolve(committed.pieceOutputName(pieceIndex));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
             }
 
             @Override
@@ -190,30 +191,16 @@ class FinishTasklet implements Tasklet {
         });
     }
 
-    private static void readFrames(FileChannel ch, List<Operation.Piece> pieces, MergeInput.RecordVisitor visitor)
-            throws IOException {
-        ByteBuffer header = ByteBuffer.allocate(8);
-        long size = ch.size();
-        long pos = 0;
-        while (pos < size) {
-            header.clear();
-            while (header.hasRemaining()) {
-                if (ch.read(header, pos + header.position()) < 0) {
-                    throw new IOException("record file ends inside a record header");
-                }
-            }
-            header.flip();
-            int piece = header.getInt();
-            int len = header.getInt();
-            ByteBuffer body = ByteBuffer.allocate(len);
-            while (body.hasRemaining()) {
-                if (ch.read(body, pos + 8 + body.position()) < 0) {
-                    throw new IOException("record file ends inside a record");
-                }
-            }
-            body.flip();
-            visitor.record(pieces.get(piece), body);
-            pos += 8 + len;
+    /**
+     * Once the output is in place: the work files no committed state names (attempts given up or
+     * superseded) go. Nothing can read them any more; a failure here fails nothing.
+     */
+    private static void deleteUnreferenced(JobFiles files, Plan plan, List<JobExecution> executions) {
+        try (Dir work = files.open()) {
+            CommittedWork.of(work, plan, executions).deleteUnreferenced();
+        } catch (IOException | RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(FinishTasklet.class).warn("job {}: could not delete the work files of"
+                    + " attempts given up: {}", files.jobId(), e.getMessage());
         }
     }
 

@@ -1,8 +1,10 @@
 package io.ringbatch.batch;
 
 /**
- * What processing one {@link BlockItem} counts for at the commit: its piece, whether it ended the piece,
- * and its input bytes. Its records and output were written when it was processed.
+ * What one item of a partition's chunk-oriented step counts for at the commit: the blocks processed
+ * since the last one (up to {@code commit-interval} blocks, {@code commit-bytes} or {@code commit-time}),
+ * their input bytes and the files they finished. Their records and output were written as they were
+ * processed.
  */
-record ItemResult(int piece, boolean last, long bytes) {
+record ItemResult(int blocks, long bytes, long files) {
 }

@@ -12,35 +12,47 @@ import java.nio.file.StandardOpenOption;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The layout of a job's work directory under {@code <data-dir>/jobs/<jobId>/}: the definition it was
- * started with, the plan, one record file per partition and one output file per piece (for
- * operations whose outputs are one file per input). All of it survives a crash; the finish step
- * merges from it. What this class reads and writes goes by descriptor beneath the data directory
- * ({@link Dir}: no symbolic link followed below it), so a link planted among the work files
- * redirects nothing.
+ * The layout of a job's work directory under {@code <work-dir>/<jobId>/} ({@code ringbatch.work-dir},
+ * default {@code <data-dir>/jobs}, which several instances may share): the definition it was started
+ * with, the plan, and the files of each partition's attempts (a step execution each): one record file
+ * per attempt, {@code parts/p-NNNNNN.e<stepExecutionId>.rec}, and one output file per piece and attempt,
+ * {@code pieces/NNNNNNNN.e<stepExecutionId>.out} (for operations whose outputs are one file per input).
+ * An attempt writes only its own files, so one that was given up (a lost worker still writing) damages
+ * no other's; which files hold the committed work, and how much of them, is in each attempt's
+ * ExecutionContext ({@link PartitionState}). All of it survives a crash; the finish step merges from it.
+ * What this class reads and writes goes by descriptor beneath the work root ({@link Dir}: no symbolic
+ * link followed below it), so a link planted among the work files redirects nothing.
  */
 public final class JobFiles {
     static final JsonMapper JSON = JsonMapper.builder().build();
     static final int FILE_MODE = 0666;
     static final int DIR_MODE = 0777;
 
-    private final Path dataDir;
+    private final Path workRoot;
     private final String jobId;
     private final Path dir;
 
-    public JobFiles(Path dataDir, String jobId) {
-        this.dataDir = dataDir;
+    /**
+     * @param workRoot {@code ringbatch.work-dir}: the root of every job's work directory
+     * @param jobId    the job's id (ASCII), its work directory's name beneath the root
+     */
+    public JobFiles(Path workRoot, String jobId) {
+        this.workRoot = workRoot;
         this.jobId = jobId;
-        this.dir = dataDir.resolve("jobs").resolve(jobId);
+        this.dir = workRoot.resolve(jobId);
     }
 
     public Path dir() {
         return dir;
     }
 
-    /** The work directory's name beneath the data directory (a job id is ASCII). */
+    public String jobId() {
+        return jobId;
+    }
+
+    /** The work directory's name beneath the work root (a job id is ASCII). */
     String relative() {
-        return "jobs/" + jobId;
+        return jobId;
     }
 
     public Path definition() {
@@ -51,19 +63,23 @@ public final class JobFiles {
         return dir.resolve("plan.json");
     }
 
-    public Path records(int partition) {
-        return dir.resolve(recordsName(partition));
+    /** The record file of one attempt (step execution) of a partition, beneath the job's work directory. */
+    static String recordsName(int partition, long attempt) {
+        return String.format("parts/p-%06d.e%d.rec", partition, attempt);
     }
 
-    static String recordsName(int partition) {
+    /** The record file a partition had before attempts had files of their own (a job planned before then). */
+    static String legacyRecordsName(int partition) {
         return String.format("parts/p-%06d.rec", partition);
     }
 
-    public Path pieceOutput(int piece) {
-        return dir.resolve(pieceOutputName(piece));
+    /** A piece's output file as one attempt (step execution) wrote it, beneath the job's work directory. */
+    static String pieceOutputName(int piece, long attempt) {
+        return String.format("pieces/%08d.e%d.out", piece, attempt);
     }
 
-    static String pieceOutputName(int piece) {
+    /** A piece's output file before attempts had files of their own (a job planned before then). */
+    static String legacyPieceOutputName(int piece) {
         return String.format("pieces/%08d.out", piece);
     }
 
@@ -97,12 +113,15 @@ public final class JobFiles {
         return io.ringbatch.io.FileNames.ofText(sb.toString());
     }
 
-    /** The work directory, opened beneath the data directory (made when missing); the caller closes it. */
+    /**
+     * The work directory, opened beneath the work root (made when missing); the caller closes it. The
+     * root itself is the administrator's path (links in it followed); nothing beneath it follows a link.
+     */
     public Dir open() throws IOException {
-        Files.createDirectories(dataDir);
-        try (Dir data = Dir.open(dataDir.toAbsolutePath())) {
-            StagingFiles.mkdirs(data, relative(), DIR_MODE);
-            return data.dir(relative());
+        Files.createDirectories(workRoot);
+        try (Dir root = Dir.open(workRoot.toAbsolutePath())) {
+            StagingFiles.mkdirs(root, relative(), DIR_MODE);
+            return root.dir(relative());
         }
     }
 
@@ -130,27 +149,43 @@ public final class JobFiles {
         }
     }
 
-    /** A partition's record file for reading, or null when it has none. */
-    static FileChannel openRecords(Dir work, int partition) throws IOException {
+    /** A work file beneath the job's work directory for reading, or null when it does not exist. */
+    static FileChannel openForReading(Dir work, String name) throws IOException {
         int fd;
         try {
-            fd = work.openFd(recordsName(partition), Dir.O_RDONLY, 0);
+            fd = work.openFd(name, Dir.O_RDONLY | Dir.O_NONBLOCK, 0);
         } catch (NoSuchFileException e) {
             return null;
         }
         try {
-            return FileChannel.open(Dir.procPath(fd), StandardOpenOption.READ);
+            FileChannel ch = FileChannel.open(Dir.procPath(fd), StandardOpenOption.READ);
+            if (!Files.isRegularFile(Dir.procPath(fd))) {
+                ch.close();
+                throw new IOException(name + " in the work directory of the job is not a regular file");
+            }
+            return ch;
         } finally {
             Dir.closeFd(fd);
         }
     }
 
-    /** A piece's output file opened read-only (a raw descriptor the caller closes), or -1 when it has none. */
-    static int openPieceOutput(Dir work, int piece) throws IOException {
+    /**
+     * A work file beneath the job's work directory for writing, created when missing (its directory too),
+     * never truncated: an attempt's own file, which no other attempt writes.
+     */
+    static FileChannel openForWriting(Dir work, String name) throws IOException {
+        int slash = name.lastIndexOf('/');
+        if (slash > 0) {
+            StagingFiles.mkdirs(work, name.substring(0, slash), DIR_MODE);
+        }
+        int fd = work.openFd(name, Dir.O_RDWR | Dir.O_CREAT | Dir.O_NONBLOCK, FILE_MODE);
         try {
-            return work.openFd(pieceOutputName(piece), Dir.O_RDONLY, 0);
-        } catch (NoSuchFileException e) {
-            return -1;
+            if (!Files.isRegularFile(Dir.procPath(fd))) {
+                throw new IOException(name + " in the work directory of the job is not a regular file");
+            }
+            return FileChannel.open(Dir.procPath(fd), StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } finally {
+            Dir.closeFd(fd);
         }
     }
 

@@ -28,9 +28,11 @@ public class Pipeline {
     private final Map<String, Operation> operations = new LinkedHashMap<>();
     private final RunStates runStates;
     private final Map<String, Plan> plans = new ConcurrentHashMap<>();
+    private final StopRegistry stops;
 
     public Pipeline(RingbatchProperties properties, PipelineProperties pipeline, IoEngine engine,
-                    List<Operation> operations, RunStates runStates) {
+                    List<Operation> operations, RunStates runStates, StopRegistry stops) {
+        this.stops = stops;
         this.properties = properties;
         this.pipeline = pipeline;
         this.engine = engine;
@@ -49,8 +51,18 @@ public class Pipeline {
         return properties.outputRoot().toAbsolutePath();
     }
 
+    /** {@code ringbatch.work-dir}: the root of every job's work directory (default {@code <data-dir>/jobs}). */
+    public Path workDir() {
+        return properties.workDir();
+    }
+
     public JobFiles files(String jobId) {
-        return new JobFiles(dataDir(), jobId);
+        return new JobFiles(workDir(), jobId);
+    }
+
+    /** Whether a job was asked to stop, on this instance or another. */
+    public StopRegistry stops() {
+        return stops;
     }
 
     public Operation operation(String name) {
@@ -75,6 +87,16 @@ public class Pipeline {
 
     public int commitInterval() {
         return pipeline.commitInterval();
+    }
+
+    /** {@code ringbatch.pipeline.commit-bytes}: input bytes per commit at most. */
+    public long commitBytes() {
+        return pipeline.commitBytes().toBytes();
+    }
+
+    /** {@code ringbatch.pipeline.commit-time}: time between commits at most. */
+    public java.time.Duration commitTime() {
+        return pipeline.commitTime();
     }
 
     /** The configured input roots, which a job's root must still lie under each time it is opened. */

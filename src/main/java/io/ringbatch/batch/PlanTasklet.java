@@ -34,7 +34,7 @@ class PlanTasklet implements Tasklet {
         JobDefinition job = files.readDefinition();
         Operation operation = pipeline.operation(job.operation());
         var step = chunkContext.getStepContext().getStepExecution();
-        var stopSignal = PartitionWork.StopSignals.of(files.dir());
+        var stopSignal = pipeline.stops().flag(jobId);
         Planner planner = pipeline.planner().allowHardLinks(Planner.hardLinksAllowed(files))
                 .stopWhen(() -> stopSignal.get() || step.isTerminateOnly());
         Plan plan;

@@ -80,7 +80,7 @@ public class Throughput implements SmartLifecycle {
         this.runner = runner;
         this.scheduler = scheduler;
         this.clock = clock;
-        this.jobsDir = properties.dataDir().resolve("jobs");
+        this.jobsDir = properties.workDir();
         runner.onExecutionEnded(this::ended);
     }
 

@@ -27,8 +27,8 @@ import tools.jackson.databind.JsonNode;
  * default) and in a real PostgreSQL server.
  */
 @Timeout(600)
-class KillRestartIT {
-    static final String PATTERN = "[a-m]{2}[0-9][n-z ]+x[0-9]{2}";
+public class KillRestartIT {
+    public static final String PATTERN = "[a-m]{2}[0-9][n-z ]+x[0-9]{2}";
 
     @TempDir
     Path dir;
@@ -153,15 +153,23 @@ class KillRestartIT {
     }
 
     static void generate(Path input) throws IOException {
+        generate(input, 8, 128L << 20);
+    }
+
+    /**
+     * {@code files} files of about {@code bytesEach} bytes of random lines: the even ones under
+     * {@code logs/} with a space in their names, the odd ones at the top.
+     */
+    public static void generate(Path input, int fileCount, long bytesEach) throws IOException {
         Random r = new Random(2026);
         byte[] alphabet = "abcdefghijklmnopqrstuvwxyz0123456789x     ".getBytes(StandardCharsets.US_ASCII);
-        for (int f = 0; f < 8; f++) {
+        for (int f = 0; f < fileCount; f++) {
             Path p = input.resolve(f % 2 == 0 ? "logs/part " + f + ".log" : "part-" + f + ".txt");
             Files.createDirectories(p.getParent());
             try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(p), 1 << 20)) {
                 byte[] line = new byte[400];
                 long written = 0;
-                while (written < 128L << 20) {
+                while (written < bytesEach) {
                     int len = 20 + r.nextInt(300);
                     for (int i = 0; i < len; i++) {
                         line[i] = alphabet[r.nextInt(alphabet.length)];
@@ -175,7 +183,7 @@ class KillRestartIT {
     }
 
     /** {@code LC_ALL=C grep -a -E -Hn PATTERN file} for every file, in path-byte order, from the input root. */
-    static byte[] referenceGrep(Path input) throws Exception {
+    public static byte[] referenceGrep(Path input) throws Exception {
         List<String> files;
         try (Stream<Path> s = Files.walk(input)) {
             files = new ArrayList<>(s.filter(Files::isRegularFile).map(p -> input.relativize(p).toString()).toList());

@@ -26,15 +26,15 @@ import org.awaitility.core.ConditionTimeoutException;
  * listening on a free port of 127.0.0.1 with trust authentication, and a database {@code ringbatch}.
  * As root (CI), the server runs as the {@code postgres} user, because PostgreSQL refuses to run as root.
  */
-final class LocalPostgres implements AutoCloseable {
-    static final String USER = "ringbatch";
-    static final String DATABASE = "ringbatch";
+public final class LocalPostgres implements AutoCloseable {
+    public static final String USER = "ringbatch";
+    public static final String DATABASE = "ringbatch";
 
     private final Path dir;
     private final int port;
     private final Process server;
 
-    LocalPostgres(Path dir) throws IOException, InterruptedException {
+    public LocalPostgres(Path dir) throws IOException, InterruptedException {
         this.dir = dir;
         Path bin = binaries();
         boolean root = "root".equals(System.getProperty("user.name"));
@@ -82,7 +82,7 @@ final class LocalPostgres implements AutoCloseable {
         }
     }
 
-    String url() {
+    public String url() {
         return url(DATABASE);
     }
 
@@ -127,6 +127,11 @@ final class LocalPostgres implements AutoCloseable {
         if (p.waitFor() != 0) {
             throw new IOException(String.join(" ", command) + " failed: " + Files.readString(log));
         }
+    }
+
+    /** A new connection to the database {@code ringbatch}, as the tests' own reader of the repository. */
+    public Connection connect() throws SQLException {
+        return DriverManager.getConnection(url(), USER, "");
     }
 
     @Override

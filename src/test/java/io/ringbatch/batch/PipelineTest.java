@@ -97,7 +97,7 @@ class PipelineTest {
     void partitionsAreHandedOutLargestFirst() throws Exception {
         String id = submit("copy-whole");
         assertThat(await(id).status()).isEqualTo("COMPLETED");
-        Plan plan = new JobFiles(TestDirs.runner(), id).readPlan();
+        Plan plan = new JobFiles(TestDirs.runner().resolve("jobs"), id).readPlan();
         // the planner aims at 4 partitions per worker (2 here): the tree makes more partitions than
         // workers, so that some are handed out only after others have ended
         assertThat(plan.partitions()).hasSizeGreaterThan(2 * 2);

@@ -136,6 +136,22 @@ public final class ServiceProcess implements AutoCloseable {
         process.destroyForcibly().waitFor();
     }
 
+    /** The process id, for signals that Java cannot send. */
+    public long pid() {
+        return process.pid();
+    }
+
+    /**
+     * Sends a signal with {@code kill -s}: {@code STOP} pauses the JVM as a frozen node or a long GC pause
+     * would (its sockets stay open), {@code CONT} lets it go on.
+     */
+    public void signal(String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-s", name, Long.toString(process.pid())).redirectErrorStream(true)
+                .start();
+        String out = new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(kill.waitFor()).as("kill -s %s %s: %s", name, process.pid(), out).isZero();
+    }
+
     /** SIGTERM; true if it exited within the time. */
     public boolean term(Duration within) throws InterruptedException {
         process.destroy();

@@ -151,7 +151,7 @@ class OperationsThroughPipelineTest {
         String id = submit(operation, params, input);
         Path out = await(id);
         // the 5 MiB file was cut into ranges: more pieces than files
-        var plan = new JobFiles(TestDirs.runner(), id).readPlan();
+        var plan = new JobFiles(TestDirs.runner().resolve("jobs"), id).readPlan();
         if (operations.stream().filter(o -> o.name().equals(operation)).findFirst().orElseThrow().split()
                 != Operation.Split.WHOLE) {
             assertThat(plan.pieces().size()).isGreaterThan(plan.files().size() + 3);

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Set;
 
 /** Runs the real reference tools (GNU coreutils, grep, gzip) with {@code LC_ALL=C}. */
-final class RefTools {
+public final class RefTools {
     private RefTools() {
     }
 
@@ -50,7 +50,7 @@ final class RefTools {
         }
     }
 
-    static byte[] run(Path dir, List<String> head, List<String> files) throws IOException {
+    public static byte[] run(Path dir, List<String> head, List<String> files) throws IOException {
         return run(dir, head, files, Set.of(0));
     }
 
