@@ -106,13 +106,16 @@ public class BulkFileJobConfiguration {
                 .build();
     }
 
+    /** One attempt of one partition; {@code running} counts the attempts in this process (workers list, metrics). */
     @Bean
-    Step work(JobRepository repository, PlatformTransactionManager tm, PartitionWork partitionWork, Pipeline pipeline) {
+    Step work(JobRepository repository, PlatformTransactionManager tm, PartitionWork partitionWork, Pipeline pipeline,
+              io.ringbatch.instance.RunningPartitions running) {
         return new StepBuilder("work", repository)
                 .<ItemResult, ItemResult>chunk(pipeline.commitInterval())
                 .transactionManager(tm)
                 .reader(partitionWork)
                 .writer(partitionWork::write)
+                .listener(running)
                 .build();
     }
 
