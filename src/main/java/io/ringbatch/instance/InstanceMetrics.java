@@ -11,7 +11,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
 /**
  * {@code ringbatch.partitions.running}: partitions running in this instance now;
  * {@code ringbatch.partitions.queued}: partition requests waiting in the cluster's queue (the rows of
- * Spring Integration's {@code INT_CHANNEL_MESSAGE}, the same figure on every instance; 0 where the table
+ * Spring Integration's {@code INT_CHANNEL_MESSAGE} in region {@code ringbatch}, the same figure on every
+ * instance; 0 where the table
  * does not exist, as on H2, where partitions go straight to the local executor).
  */
 public class InstanceMetrics implements MeterBinder {
@@ -41,7 +42,9 @@ public class InstanceMetrics implements MeterBinder {
             return 0;
         }
         try {
-            Long n = jdbc.queryForObject("SELECT COUNT(*) FROM INT_CHANNEL_MESSAGE", Long.class);
+            // ringbatch's region of the table (the cluster's partition queue)
+            Long n = jdbc.queryForObject("SELECT COUNT(*) FROM INT_CHANNEL_MESSAGE WHERE REGION = 'ringbatch'",
+                    Long.class);
             return n == null ? 0 : n;
         } catch (BadSqlGrammarException e) {
             noQueue = true;
