@@ -56,6 +56,63 @@ Annotations every resource carries (commonAnnotations), as a block under "annota
 {{- end }}
 {{- end -}}
 
+{{/*
+The worker pods' labels that select them: not the StatefulSet's (its selector, which never changes, must
+not take them, nor the Service, which must not send requests to them).
+*/}}
+{{- define "ringbatch.workerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "ringbatch.name" . }}-worker
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: worker
+{{- end -}}
+
+{{- define "ringbatch.workerLabels" -}}
+helm.sh/chart: {{ include "ringbatch.chart" . }}
+{{ include "ringbatch.workerSelectorLabels" . }}
+app.kubernetes.io/part-of: {{ include "ringbatch.name" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+"true" when one job's partitions run on every pod: PostgreSQL holds the job repository and the queue, and
+the output volume, where the work directories are, is ReadWriteMany.
+*/}}
+{{- define "ringbatch.clusterMode" -}}
+{{- if and .Values.database.external.enabled .Values.output.readWriteMany -}}true{{- end -}}
+{{- end -}}
+
+{{- define "ringbatch.workersEnabled" -}}
+{{- if or (gt (int .Values.workers.replicas) 0) .Values.workers.autoscaling.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The pool of a pod: database.external.poolSize, else its partition threads (config.workers, else the CPU
+limit rounded up, else 2) plus 10 (the job store, the commits, the queue and the manager's polls).
+*/}}
+{{- define "ringbatch.poolSize" -}}
+{{- if .Values.database.external.poolSize -}}
+{{- .Values.database.external.poolSize -}}
+{{- else -}}
+{{- $threads := 2 -}}
+{{- if .Values.config.workers -}}
+{{- $threads = int .Values.config.workers -}}
+{{- else -}}
+{{- $cpu := "" -}}
+{{- with .Values.resources.limits }}{{ $cpu = toString (default "" .cpu) }}{{ end -}}
+{{- if hasSuffix "m" $cpu -}}
+{{- $threads = int (ceil (divf (float64 (trimSuffix "m" $cpu)) 1000)) -}}
+{{- else if $cpu -}}
+{{- $threads = int (ceil (float64 $cpu)) -}}
+{{- end -}}
+{{- end -}}
+{{- add (max $threads 1) 10 -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "ringbatch.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "ringbatch.fullname" .) .Values.serviceAccount.name -}}
@@ -136,6 +193,9 @@ Refuses combinations the schema cannot express.
 {{- end -}}
 {{- if and .Values.networkPolicy.enabled .Values.database.external.enabled (not .Values.networkPolicy.databaseCidr) (not .Values.networkPolicy.databaseSelector) -}}
 {{- fail "networkPolicy.enabled with database.external needs networkPolicy.databaseCidr or networkPolicy.databaseSelector (where PostgreSQL is), or networkPolicy.enabled=false: the pods may reach nothing else" -}}
+{{- end -}}
+{{- if and (include "ringbatch.workersEnabled" .) (not (include "ringbatch.clusterMode" .)) -}}
+{{- fail "workers need database.external.enabled and output.readWriteMany: they take partitions from the PostgreSQL queue and write the work files on the shared output volume" -}}
 {{- end -}}
 {{- $shutdown := include "ringbatch.shutdownTimeoutMillis" . | int64 -}}
 {{- if lt (mul (int64 .Values.terminationGracePeriodSeconds) 1000) (add $shutdown 10000) -}}

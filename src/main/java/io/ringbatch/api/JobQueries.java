@@ -114,7 +114,7 @@ public class JobQueries {
         List<JobViews.PartitionView> partitions = state.partitions().stream()
                 .map(p -> new JobViews.PartitionView(p.index(), p.status(), p.files(), p.bytesTotal(), p.bytesDone(),
                         percent(p.bytesDone(), p.bytesTotal(), "COMPLETED".equals(p.status())),
-                        round(p.waitNanos() / 1e9), round(p.busyNanos() / 1e9)))
+                        round(p.waitNanos() / 1e9), round(p.busyNanos() / 1e9), p.worker(), p.attempts()))
                 .toList();
 
         Path dir = Path.of(spec.definition().outputPath());

@@ -68,7 +68,12 @@ public final class JobViews {
 
     @Schema(name = "JobPartition")
     public record PartitionView(int index, String status, int files, long bytesTotal, long bytesDone, double percent,
-                                double waitSeconds, double busySeconds) {
+                                double waitSeconds, double busySeconds,
+                                @Schema(description = "ringbatch.instance-id of the instance that runs or ran its newest "
+                                        + "attempt, or null before one started") String worker,
+                                @Schema(description = "attempts (step executions) of this partition in the job "
+                                        + "execution that ran it last: 1, one more for each time its instance was "
+                                        + "lost") int attempts) {
     }
 
     @Schema(name = "JobExecution", description = "one Spring Batch execution: the first run or a restart")

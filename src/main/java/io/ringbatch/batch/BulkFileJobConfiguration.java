@@ -114,8 +114,10 @@ public class BulkFileJobConfiguration {
                 .build();
     }
 
+    /** One attempt of one partition; {@code running} counts the attempts in this process (workers list, metrics). */
     @Bean
-    Step work(JobRepository repository, PlatformTransactionManager tm, PartitionWork partitionWork, Pipeline pipeline) {
+    Step work(JobRepository repository, PlatformTransactionManager tm, PartitionWork partitionWork, Pipeline pipeline,
+              io.ringbatch.instance.RunningPartitions running) {
         return new StepBuilder("work", repository)
                 // one item per commit: the reader batches blocks up to commit-interval, commit-bytes or
                 // commit-time, which a chunk size (a count) cannot say
@@ -123,6 +125,7 @@ public class BulkFileJobConfiguration {
                 .transactionManager(tm)
                 .reader(partitionWork)
                 .writer(partitionWork::write)
+                .listener(running)
                 .build();
     }
 

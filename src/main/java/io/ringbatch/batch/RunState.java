@@ -26,9 +26,15 @@ public record RunState(String status, String phase, Instant startedAt, Instant e
     public static final RunState NONE = new RunState(null, null, null, null, 0, 0, 0, 0, 0, 0, null, List.of(),
             List.of(), null, null);
 
-    /** One partition of the process step. */
+    /**
+     * One partition of the process step, as its newest attempt (step execution) tells it.
+     *
+     * @param worker   the instance that runs or ran its newest attempt ({@code rb.worker}), or null before one did
+     * @param attempts its step executions in the job execution that ran its newest attempt: 1, more after a
+     *                 lost instance (a restart of the job counts afresh)
+     */
     public record Partition(int index, String status, int files, long bytesTotal, long bytesDone, long waitNanos,
-                            long busyNanos) {
+                            long busyNanos, String worker, int attempts) {
     }
 
     /** One Spring Batch execution of the job: the first run and each restart. */

@@ -1,5 +1,6 @@
 package io.ringbatch.batch;
 
+import io.ringbatch.instance.RunningPartitions;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
@@ -50,7 +51,11 @@ public class RunStates {
         return list.isEmpty() ? null : list.get(0);
     }
 
-    /** For each step name, its newest execution over all of the job's executions. */
+    /**
+     * For each step name, its newest execution over all of the job's executions: a partition that lost its
+     * instance has several attempts (step executions of the same name) in one job execution, and only the
+     * newest one's numbers count (it started from the lost one's last commit: adding both would count twice).
+     */
     private Map<String, StepExecution> latestSteps(List<JobExecution> executions) {
         Map<String, StepExecution> steps = new HashMap<>();
         for (JobExecution e : executions) {
@@ -88,6 +93,13 @@ public class RunStates {
             filesTotal = plan.getExecutionContext().getLong(PlanTasklet.FILES_TOTAL);
             bytesTotal = plan.getExecutionContext().getLong(PlanTasklet.BYTES_TOTAL);
         }
+        // attempts of each partition in each job execution: the step executions of one name in it
+        Map<String, Integer> attempts = new HashMap<>();
+        for (JobExecution e : executions) {
+            for (StepExecution s : e.getStepExecutions()) {
+                attempts.merge(e.getId() + ":" + s.getStepName(), 1, Integer::sum);
+            }
+        }
         List<RunState.Partition> partitions = new ArrayList<>();
         long filesDone = 0;
         long bytesDone = 0;
@@ -108,7 +120,9 @@ public class RunStates {
             bytesDone += done;
             wait += w;
             busy += b;
-            partitions.add(new RunState.Partition(index, s.getStatus().name(), files, total, done, w, b));
+            String worker = ctx.containsKey(RunningPartitions.WORKER) ? ctx.getString(RunningPartitions.WORKER) : null;
+            partitions.add(new RunState.Partition(index, s.getStatus().name(), files, total, done, w, b, worker,
+                    attempts.getOrDefault(s.getJobExecutionId() + ":" + s.getStepName(), 1)));
         }
         partitions.sort(Comparator.comparingInt(RunState.Partition::index));
         String phase;

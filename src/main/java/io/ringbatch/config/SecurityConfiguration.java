@@ -1,5 +1,6 @@
 package io.ringbatch.config;
 
+import io.ringbatch.api.WorkerRoleFilter;
 import jakarta.servlet.http.Cookie;
 import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
@@ -38,6 +39,7 @@ import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.core.userdetails.User;
 import org.springframework.security.core.userdetails.UserDetails;
 import org.springframework.security.core.userdetails.UserDetailsService;
@@ -62,6 +64,7 @@ import org.springframework.security.web.util.matcher.NegatedRequestMatcher;
 import org.springframework.security.web.util.matcher.OrRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestHeaderRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Logins and access rules.
@@ -84,6 +87,8 @@ import org.springframework.security.web.util.matcher.RequestMatcher;
  *       {@code /api/**} requests that carry their own {@code Authorization} header or no such cookie:
  *       they cannot be forged by another site, and REST clients have no token to send. Both cookies are
  *       {@code SameSite=Lax}, and {@code Secure} when served over TLS.</li>
+ *   <li>{@code ringbatch.role=worker}: the actuator endpoints alone, under the same rules, with HTTP basic;
+ *       every other path is 404 ({@link WorkerRoleFilter}).</li>
  * </ul>
  */
 @Configuration(proxyBeanMethods = false)
@@ -101,7 +106,11 @@ public class SecurityConfiguration {
 
     @Bean
     SecurityFilterChain securityFilterChain(HttpSecurity http, RememberMeServices rememberMe, LoginThrottle throttle,
-                                            LoginRevocations revocations) throws Exception {
+                                            LoginRevocations revocations, RingbatchProperties properties)
+            throws Exception {
+        if (properties.role() == RingbatchProperties.Role.WORKER) {
+            return workerChain(http, throttle);
+        }
         RequestMatcher api = PathPatternRequestMatcher.pathPattern("/api/**");
         AuthenticationEntryPoint basic = basicEntryPoint();
         http
@@ -138,6 +147,35 @@ public class SecurityConfiguration {
                         .defaultAuthenticationEntryPointFor(new LoginUrlAuthenticationEntryPoint("/login"), html())
                         .defaultAuthenticationEntryPointFor(basic, AnyRequestMatcher.INSTANCE));
         return http.build();
+    }
+
+    /**
+     * {@code ringbatch.role=worker}: the actuator endpoints under the same rules as on a combined instance,
+     * HTTP basic only (no login form, no sessions to remember); {@link WorkerRoleFilter} answers 404 for
+     * every other path before this chain, and anything that got past it would be refused here.
+     */
+    private static SecurityFilterChain workerChain(HttpSecurity http, LoginThrottle throttle) throws Exception {
+        http
+                .authorizeHttpRequests(requests -> requests
+                        .requestMatchers(EndpointRequest.to("health", "info")).permitAll()
+                        .requestMatchers(EndpointRequest.to("prometheus")).hasAnyRole(ROLE_OPERATOR, ROLE_METRICS)
+                        .requestMatchers(EndpointRequest.toAnyEndpoint()).hasRole(ROLE_OPERATOR)
+                        .requestMatchers("/error").permitAll()
+                        .anyRequest().denyAll())
+                .httpBasic(httpBasic -> httpBasic.realmName(REALM).authenticationEntryPoint(basicEntryPoint()))
+                .addFilterBefore(throttle, UsernamePasswordAuthenticationFilter.class)
+                .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+                .csrf(csrf -> csrf.disable());
+        return http.build();
+    }
+
+    /** Registered on a worker only: everything but the actuator endpoints is 404 there. */
+    @Bean
+    FilterRegistrationBean<WorkerRoleFilter> workerRoleFilter(RingbatchProperties properties, JsonMapper json) {
+        FilterRegistrationBean<WorkerRoleFilter> registration = new FilterRegistrationBean<>(new WorkerRoleFilter(json));
+        registration.setOrder(WorkerRoleFilter.ORDER);
+        registration.setEnabled(properties.role() == RingbatchProperties.Role.WORKER);
+        return registration;
     }
 
     /**

@@ -105,7 +105,9 @@ function renderJob(v, ended) {
   }
 
   $('job-partitions').tBodies[0].replaceChildren(...v.partitions.map((pt) => h('tr', {},
-    h('td', {}, String(pt.index)), h('td', {}, badge(pt.status || 'QUEUED')), h('td', { class: 'opt' }, String(pt.files)),
+    h('td', {}, String(pt.index)), h('td', {}, badge(pt.status || 'QUEUED')),
+    h('td', { class: 'worker' }, pt.worker || '–'), h('td', { class: 'num opt' }, String(pt.attempts)),
+    h('td', { class: 'opt' }, String(pt.files)),
     h('td', {}, progress(pt.percent, pt.status, 'partition ' + pt.index)),
     h('td', { class: 'opt' }, bytes(pt.bytesDone) + ' / ' + bytes(pt.bytesTotal)),
     h('td', { class: 'num' }, pt.waitSeconds.toFixed(2)), h('td', { class: 'num' }, pt.busySeconds.toFixed(2)))));

@@ -196,7 +196,7 @@ class SchemaMigrationTest {
     void aNewH2DatabaseGetsTheMigrationsAndRunsJobs() throws Exception {
         try (ConfigurableApplicationContext app = start("a")) {
             // no baseline: Flyway ran on the empty database, before Spring Batch's script filled it
-            assertThat(history(app)).containsExactly("1 SQL", "2 SQL");
+            assertThat(history(app)).containsExactly("1 SQL", "2 SQL", "3 SQL");
             assertCurrentShape(app.getBean(DataSource.class));
             // the job store (and so the job service) waits for Flyway and Spring Batch's script; Boot would
             // not see to it by itself, as the store makes its own JdbcTemplate
@@ -209,7 +209,7 @@ class SchemaMigrationTest {
         }
         // the next start finds the history and changes nothing
         try (ConfigurableApplicationContext app = start("a")) {
-            assertThat(history(app)).containsExactly("1 SQL", "2 SQL");
+            assertThat(history(app)).containsExactly("1 SQL", "2 SQL", "3 SQL");
             ApiHttp http = http(app);
             assertThat(http.get("/api/jobs").body()).contains("\"first\"");
             http.awaitStatus(submitWc(http, "second"), "COMPLETED", 60);
@@ -222,7 +222,7 @@ class SchemaMigrationTest {
         Files.createDirectories(dataDir("a"));
         makeLegacy(h2(dataDir("a")), script, "h2");
         try (ConfigurableApplicationContext app = start("a")) {
-            assertThat(history(app)).containsExactly("0 BASELINE", "1 SQL", "2 SQL");
+            assertThat(history(app)).containsExactly("0 BASELINE", "1 SQL", "2 SQL", "3 SQL");
             assertCurrentShape(app.getBean(DataSource.class));
             assertLegacyJobSurvived(app, "a");
         }
@@ -234,7 +234,7 @@ class SchemaMigrationTest {
         Files.createDirectories(dataDir("a"));
         makeLegacy(h2(dataDir("a")), null, "h2");
         try (ConfigurableApplicationContext app = start("a")) {
-            assertThat(history(app)).containsExactly("0 BASELINE", "1 SQL", "2 SQL");
+            assertThat(history(app)).containsExactly("0 BASELINE", "1 SQL", "2 SQL", "3 SQL");
             assertCurrentShape(app.getBean(DataSource.class));
             ApiHttp http = http(app);
             http.awaitStatus(submitWc(http, "after"), "COMPLETED", 60);
@@ -292,7 +292,7 @@ class SchemaMigrationTest {
         void aDatabaseMadeBeforeMigrationsUpgradesInPlace(String script) throws Exception {
             makeLegacy(db(), script, "postgresql");
             try (ConfigurableApplicationContext app = startOnPostgres("a")) {
-                assertThat(history(app)).containsExactly("0 BASELINE", "1 SQL", "2 SQL");
+                assertThat(history(app)).containsExactly("0 BASELINE", "1 SQL", "2 SQL", "3 SQL");
                 assertCurrentShape(db());
                 assertLegacyJobSurvived(app, "a");
             }
@@ -317,7 +317,7 @@ class SchemaMigrationTest {
                     apps.add(start.get(120, TimeUnit.SECONDS));
                 }
                 for (ConfigurableApplicationContext app : apps) {
-                    assertThat(history(app)).containsExactly("1 SQL", "2 SQL");
+                    assertThat(history(app)).containsExactly("1 SQL", "2 SQL", "3 SQL");
                     ApiHttp http = http(app);
                     String id = submitWc(http, "on " + app.getEnvironment().getProperty("ringbatch.instance-id"));
                     http.awaitStatus(id, "COMPLETED", 60);
@@ -363,7 +363,7 @@ class SchemaMigrationTest {
                     }
                     MigrationInfo[] applied = Flyway.configure().dataSource(db()).load().info().applied();
                     assertThat(applied).extracting(m -> m.getVersion() + " " + m.getType()).as("round " + round)
-                            .containsExactly("1 SQL", "2 SQL");
+                            .containsExactly("1 SQL", "2 SQL", "3 SQL");
                 }
             } finally {
                 pool.shutdownNow();

@@ -46,6 +46,7 @@ import tools.jackson.databind.JsonNode;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(180)
 class DashboardBrowserTest {
+    private static final String INSTANCE = "dashboard-test-1";
     private Path dataDir;
 
     private int port;
@@ -64,6 +65,7 @@ class DashboardBrowserTest {
         props.put("ringbatch.security.admin-password", ApiHttp.ADMIN_PW);
         props.put("ringbatch.security.viewer-password", ApiHttp.VIEWER_PW);
         props.put("ringbatch.workers", "2");
+        props.put("ringbatch.instance-id", INSTANCE);
         props.put("ringbatch.pipeline.commit-interval", "1");
         props.put("spring.lifecycle.timeout-per-shutdown-phase", "5s");
         return new SpringApplicationBuilder(RingbatchApplication.class, ListOperation.Config.class).properties(props).run();
@@ -291,6 +293,32 @@ class DashboardBrowserTest {
         assertThat(admin.find("err-params.pattern").isDisplayed()).isFalse();
         assertReadableContrast(admin);
         admin.screenshot("04-form-error-1280");
+    }
+
+    @Test
+    @Order(3)
+    void theWorkersPanelAndThePartitionsNameTheInstanceThatRunsThem() throws Exception {
+        go(admin, "#/");
+        admin.await(20, "this instance in the Workers panel, idle", d -> admin.all(
+                "#workers-table tbody tr[data-instance='" + INSTANCE + "'] td.running").stream()
+                .anyMatch(td -> td.getText().equals("0")));
+        assertThat(admin.find("workers-empty").isDisplayed()).isFalse();
+        String id = submitJob("watched by the workers panel", slow, 300);
+        admin.await(30, "a partition running here, counted in the Workers panel", d -> admin.all(
+                "#workers-table tbody tr[data-instance='" + INSTANCE + "'] td.running").stream()
+                .anyMatch(td -> Integer.parseInt(td.getText()) >= 1));
+        assertThat(admin.all("#workers-table tbody tr")).hasSize(1);
+        assertReadableContrast(admin);
+        admin.screenshot("05a-workers-1280");
+        go(admin, "#/jobs/" + id);
+        // a partition not started yet shows "–" until an instance takes it
+        admin.await(30, "the partitions' worker column", d -> admin.all("#job-partitions tbody td.worker").stream()
+                .anyMatch(td -> td.getText().equals(INSTANCE)));
+        assertThat(admin.all("#job-partitions tbody td.worker")).extracting(WebElement::getText)
+                .allMatch(t -> t.equals(INSTANCE) || t.equals("–"));
+        assertThat(http.job(id).path("partitions").get(0).path("worker").asString()).isEqualTo(INSTANCE);
+        assertThat(http.post("/api/jobs/" + id + "/stop").statusCode()).isIn(202, 409);
+        http.awaitEnd(id, 60);
     }
 
     @Test

@@ -11,6 +11,7 @@ import com.marcnuri.helm.TemplateCommand;
 import io.kubernetes.client.openapi.JSON;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1Container;
+import io.kubernetes.client.openapi.models.V1Deployment;
 import io.kubernetes.client.openapi.models.V1EnvVar;
 import io.kubernetes.client.openapi.models.V1Ingress;
 import io.kubernetes.client.openapi.models.V1NetworkPolicy;
@@ -23,6 +24,7 @@ import io.kubernetes.client.openapi.models.V1ServiceAccount;
 import io.kubernetes.client.openapi.models.V1StatefulSet;
 import io.kubernetes.client.openapi.models.V1Volume;
 import io.kubernetes.client.openapi.models.V1VolumeMount;
+import io.kubernetes.client.openapi.models.V2HorizontalPodAutoscaler;
 import io.ringbatch.config.PipelineProperties;
 import io.ringbatch.config.RingbatchProperties;
 import java.net.URI;
@@ -75,11 +77,13 @@ class HelmChartTest {
     static final Path CHART = Path.of("helm", "ringbatch");
     /** A Kubernetes version the chart supports (Chart.yaml: kubeVersion), for the capabilities templates see. */
     static final String KUBE_VERSION = "1.31.0";
-    static final Map<String, Class<?>> KINDS = Map.of(
-            "ServiceAccount", V1ServiceAccount.class, "Secret", V1Secret.class, "ConfigMap", V1ConfigMap.class,
-            "Service", V1Service.class, "StatefulSet", V1StatefulSet.class,
-            "PodDisruptionBudget", V1PodDisruptionBudget.class, "Ingress", V1Ingress.class, "Pod", V1Pod.class,
-            "NetworkPolicy", V1NetworkPolicy.class);
+    static final Map<String, Class<?>> KINDS = Map.ofEntries(
+            Map.entry("ServiceAccount", V1ServiceAccount.class), Map.entry("Secret", V1Secret.class),
+            Map.entry("ConfigMap", V1ConfigMap.class), Map.entry("Service", V1Service.class),
+            Map.entry("StatefulSet", V1StatefulSet.class), Map.entry("PodDisruptionBudget", V1PodDisruptionBudget.class),
+            Map.entry("Ingress", V1Ingress.class), Map.entry("Pod", V1Pod.class),
+            Map.entry("NetworkPolicy", V1NetworkPolicy.class), Map.entry("Deployment", V1Deployment.class),
+            Map.entry("HorizontalPodAutoscaler", V2HorizontalPodAutoscaler.class));
 
     @TempDir
     static Path dataDir;
@@ -374,6 +378,119 @@ class HelmChartTest {
         assertThat(existingRef.getName()).isEqualTo("pg-credentials");
         assertThat(existingRef.getKey()).isEqualTo("pw");
         assertThat(existing.secret().getData()).doesNotContainKey("database-password");
+    }
+
+    static final Object[] CLUSTER = {"networkPolicy.databaseCidr", "10.0.5.10/32", "database.external.enabled", true,
+            "database.external.url", "jdbc:postgresql://pg:5432/ringbatch", "database.external.password", "pw",
+            "output.nfs.server", "nas.local", "output.nfs.path", "/exports/out", "output.readWriteMany", true};
+
+    static Object[] cluster(Object... more) {
+        Object[] all = java.util.Arrays.copyOf(CLUSTER, CLUSTER.length + more.length);
+        System.arraycopy(more, 0, all, CLUSTER.length, more.length);
+        return all;
+    }
+
+    @Test
+    void workersAreADeploymentOfRoleWorkerOnTheSharedOutputVolumeThatNoServiceSelects() {
+        Rendered r = render(cluster("workers.replicas", 3, "replicaCount", 2));
+        assertThat(r.env("RINGBATCH_ROLE").getValue()).as("the StatefulSet").isEqualTo("combined");
+        V1Deployment workers = r.one(V1Deployment.class);
+        assertThat(workers.getSpec().getReplicas()).isEqualTo(3);
+        var pod = workers.getSpec().getTemplate();
+        V1Container c = pod.getSpec().getContainers().get(0);
+        Map<String, V1EnvVar> env = new TreeMap<>();
+        c.getEnv().forEach(e -> env.put(e.getName(), e));
+        assertThat(env.get("RINGBATCH_ROLE").getValue()).isEqualTo("worker");
+        assertThat(env.get("RINGBATCH_INSTANCEID").getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
+        assertThat(env.get("SPRING_DATASOURCE_URL").getValue()).isEqualTo("jdbc:postgresql://pg:5432/ringbatch");
+        assertThat(env.get("SPRING_DATASOURCE_PASSWORD").getValueFrom().getSecretKeyRef().getKey())
+                .isEqualTo(r.env("SPRING_DATASOURCE_PASSWORD").getValueFrom().getSecretKeyRef().getKey());
+        // no volume of its own; the input read-only; the very output volume of the StatefulSet
+        Map<String, V1Volume> volumes = new TreeMap<>();
+        pod.getSpec().getVolumes().forEach(v -> volumes.put(v.getName(), v));
+        assertThat(volumes.get("data").getEmptyDir()).isNotNull();
+        assertThat(mount(c, "input").getReadOnly()).isTrue();
+        assertThat(mount(c, "output").getReadOnly()).isNotEqualTo(Boolean.TRUE);
+        assertThat(volumes.get("output")).isEqualTo(volume(r, "output"));
+        assertThat(mount(c, "output").getMountPath()).isEqualTo(mount(r.container(), "output").getMountPath());
+        assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/actuator/health/readiness");
+        // neither the StatefulSet's selector nor any Service's takes the worker pods
+        Map<String, String> labels = pod.getMetadata().getLabels();
+        assertThat(labels).containsAllEntriesOf(workers.getSpec().getSelector().getMatchLabels());
+        assertThat(labels.entrySet().containsAll(r.statefulSet().getSpec().getSelector().getMatchLabels().entrySet()))
+                .as("the StatefulSet's selector takes a worker pod").isFalse();
+        for (V1Service service : r.all(V1Service.class)) {
+            assertThat(labels.entrySet().containsAll(service.getSpec().getSelector().entrySet()))
+                    .as(service.getMetadata().getName() + " selects a worker pod").isFalse();
+        }
+        assertThat(r.all(V2HorizontalPodAutoscaler.class)).isEmpty();
+
+        // every pod's work files on the shared output volume, beside the outputs; the pool holds the leases
+        Map<String, Object> ringbatch = ringbatch(r);
+        assertThat(ringbatch).containsEntry("work-dir", "/data/output/.ringbatch-work")
+                .containsEntry("cluster", Map.of("enabled", true));
+        Map<String, Object> flat = flatten("", r.application(), new TreeMap<>());
+        assertThat(flat).containsEntry("spring.datasource.hikari.maximum-pool-size", 12); // 2 CPUs + 10
+        Map<String, Object> ringbatchKeys = new TreeMap<>();
+        flat.forEach((k, v) -> {
+            if (k.startsWith("ringbatch.") && !k.startsWith("ringbatch.pipeline.")) {
+                ringbatchKeys.put(k, v);
+            }
+        });
+        RingbatchProperties properties = bind(ringbatchKeys, "ringbatch", RingbatchProperties.class);
+        assertThat(properties.workDir()).isEqualTo(Path.of("/data/output/.ringbatch-work"));
+        assertThat(properties.cluster().enabled()).isTrue();
+        assertThat(flatten("", render(cluster("config.workers", 6)).application(), new TreeMap<>()))
+                .containsEntry("spring.datasource.hikari.maximum-pool-size", 16);
+        assertThat(flatten("", render(cluster("database.external.poolSize", 40)).application(), new TreeMap<>()))
+                .containsEntry("spring.datasource.hikari.maximum-pool-size", 40);
+
+        // the workers reach the database (and DNS), and only the scraper and the release's pods reach them
+        V1NetworkPolicy policy = r.all(V1NetworkPolicy.class).stream()
+                .filter(p -> p.getMetadata().getName().endsWith("-worker")).findFirst().orElseThrow();
+        assertThat(policy.getSpec().getPodSelector().getMatchLabels())
+                .isEqualTo(workers.getSpec().getSelector().getMatchLabels());
+        assertThat(policy.getSpec().getEgress()).hasSize(2);
+        assertThat(policy.getSpec().getEgress().get(1).getTo()).singleElement()
+                .satisfies(peer -> assertThat(peer.getIpBlock().getCidr()).isEqualTo("10.0.5.10/32"));
+        assertThat(policy.getSpec().getEgress().get(1).getPorts()).singleElement()
+                .satisfies(p -> assertThat(p.getPort().getIntValue()).isEqualTo(5432));
+
+        // PostgreSQL without a shared volume: each pod runs its own jobs' partitions, work files at home
+        Rendered own = render("networkPolicy.databaseCidr", "10.0.5.10/32", "database.external.enabled", true,
+                "database.external.url", "jdbc:postgresql://pg:5432/ringbatch", "database.external.password", "pw");
+        assertThat(ringbatch(own)).doesNotContainKey("work-dir").containsEntry("cluster", Map.of("enabled", false));
+        assertThat(own.all(V1Deployment.class)).isEmpty();
+        assertThat(ringbatch(render())).doesNotContainKey("cluster").doesNotContainKey("work-dir");
+    }
+
+    @Test
+    void anAutoscalerOfTheWorkersOnCpu() {
+        Rendered r = render(cluster("workers.autoscaling.enabled", true, "workers.autoscaling.maxReplicas", 20));
+        V1Deployment workers = r.one(V1Deployment.class);
+        assertThat(workers.getSpec().getReplicas()).as("the autoscaler's to set").isNull();
+        V2HorizontalPodAutoscaler hpa = r.one(V2HorizontalPodAutoscaler.class);
+        assertThat(hpa.getSpec().getScaleTargetRef().getKind()).isEqualTo("Deployment");
+        assertThat(hpa.getSpec().getScaleTargetRef().getName()).isEqualTo(workers.getMetadata().getName());
+        assertThat(hpa.getSpec().getMinReplicas()).isEqualTo(1);
+        assertThat(hpa.getSpec().getMaxReplicas()).isEqualTo(20);
+        assertThat(hpa.getSpec().getMetrics()).singleElement().satisfies(m -> {
+            assertThat(m.getResource().getName()).isEqualTo("cpu");
+            assertThat(m.getResource().getTarget().getAverageUtilization()).isEqualTo(80);
+        });
+    }
+
+    @Test
+    void theSchemaRefusesWorkersWithoutPostgresqlOrASharedVolume() {
+        assertRefused(new Object[] {"workers.replicas", 1}, "enabled");
+        assertRefused(new Object[] {"workers.autoscaling.enabled", true}, "enabled");
+        assertRefused(new Object[] {"networkPolicy.databaseCidr", "10.0.5.10/32", "database.external.enabled", true,
+                "database.external.url", "jdbc:postgresql://pg:5432/ringbatch", "database.external.password", "pw",
+                "workers.replicas", 2}, "readWriteMany");
+        assertRefused(cluster("workers.replicas", -1), "/workers/replicas");
+        assertRefused(cluster("workers.autoscaling.targetCPUUtilizationPercentage", 0), "targetCPUUtilizationPercentage");
+        assertRefused(cluster("database.external.poolSize", 0), "poolSize");
+        assertThat(render(cluster("workers.replicas", 1)).all(V1Deployment.class)).hasSize(1);
     }
 
     @Test
