@@ -371,18 +371,17 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
     }
 
     /**
-     * Marks the job to resume at the next start, then stops it at its next commit. A job whose finish
-     * step has put its output in place is not stopped (it completes at once); false for it.
+     * Marks the job to resume at the next start, then stops it at its next commit. False for a job it
+     * leaves alone: one whose finish step has put its output in place (it completes at once), and one a
+     * user stopped before the shutdown (still STOPPING: it stays stopped, and is not resumed).
      */
     private boolean stopForShutdown(String jobId, JobExecution execution) throws Exception {
-        if (!FinishTasklet.FinishLine.stop(jobId)) {
+        if (execution.getStatus() == BatchStatus.STOPPING || !FinishTasklet.FinishLine.stop(jobId)) {
             return false;
         }
         java.nio.file.Files.createDirectories(pipeline.files(jobId).dir());
         java.nio.file.Files.writeString(pipeline.files(jobId).dir().resolve(RESUME_MARKER), "");
-        if (execution.getStatus() != BatchStatus.STOPPING) {
-            operator.stop(execution);
-        }
+        operator.stop(execution);
         PartitionWork.StopSignals.raise(pipeline.files(jobId).dir());
         return true;
     }
