@@ -38,6 +38,14 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
     /** How long a restart or an abandon waits for a stopping execution to end. */
     private static final long SETTLE_SECONDS = 30;
     private volatile boolean running;
+    /**
+     * Taken by every launch (start, restart) around its {@code operator.start/restart}, and by the shutdown
+     * as it begins: a job launched meanwhile is either one the shutdown finds running and stops, or one
+     * that sees {@link #shuttingDown} and is stopped (and marked to resume) as it starts. None runs on
+     * into the destruction of the executors unseen.
+     */
+    private final Object launches = new Object();
+    private boolean shuttingDown; // guarded by launches
     private static final Logger log = LoggerFactory.getLogger(BatchJobRunner.class);
 
     private final JobOperator operator;
@@ -71,6 +79,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
         this.properties = properties;
         // an ended execution keeps no stop signal (a restart starts with a fresh one)
         jobEnd.add(jobId -> pipeline.stops().reset(jobId));
+        jobEnd.add(FinishTasklet.FinishLine::reset);
     }
 
     @Override
@@ -80,9 +89,15 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             files.writeDefinition(definition);
             Planner.recordHardLinkPolicy(files, properties.input().allowHardLinks());
             pipeline.stops().reset(files.jobId());
-            jobEnd.launching(definition.jobId());
-            JobExecution execution = operator.start(job, RunStates.parameters(definition.jobId()));
-            return execution.getId();
+            FinishTasklet.FinishLine.reset(definition.jobId());
+            synchronized (launches) {
+                jobEnd.launching(definition.jobId());
+                JobExecution execution = operator.start(job, RunStates.parameters(definition.jobId()));
+                if (shuttingDown) {
+                    launchedDuringShutdown(definition.jobId(), execution);
+                }
+                return execution.getId();
+            }
         } catch (IOException e) {
             throw new JobRunnerException("cannot write the job's definition: " + e.getMessage(), e);
         } catch (Exception e) {
@@ -114,9 +129,16 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             throw new JobRunnerException("cannot restart job " + jobId + ": cannot write to its work dir: "
                     + e.getMessage(), e);
         }
+        FinishTasklet.FinishLine.reset(jobId);
         try {
-            jobEnd.launching(jobId);
-            return operator.restart(last).getId();
+            synchronized (launches) {
+                jobEnd.launching(jobId);
+                JobExecution execution = operator.restart(last);
+                if (shuttingDown) {
+                    launchedDuringShutdown(jobId, execution);
+                }
+                return execution.getId();
+            }
         } catch (Exception e) {
             jobEnd.launchFailed(jobId);
             StringBuilder steps = new StringBuilder();
@@ -133,6 +155,9 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
         if (!last.isRunning()) {
             throw new JobRunnerException("job " + jobId + " is " + last.getStatus() + "; only a running job can stop",
                     true);
+        }
+        if (!FinishTasklet.FinishLine.stop(jobId)) {
+            throw new JobRunnerException("job " + jobId + " is completing: its output is in place", true);
         }
         if (last.getStatus() == BatchStatus.STOPPING) {
             pipeline.stops().raise(jobId);
@@ -376,13 +401,47 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
     public void stop() {
         running = false;
         long deadline = System.nanoTime() + shutdownTimeout.toNanos();
+        synchronized (launches) {
+            shuttingDown = true; // from now on a launch stops its job at once (it resumes at the next start)
+        }
         try {
             stopJobs(deadline);
         } finally {
             // jobs that overran the wait are left to the executors for what remains of the same timeout,
-            // not for another one each: the whole shutdown stays within about one timeout
+            // not for another one each, and the I/O engine's close (after the workers) gets what remains
+            // then: the whole shutdown stays within about one timeout
             long left = Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
             executors.forEach(e -> e.setAwaitTerminationMillis(left));
+            pipeline.engine().closeBy(deadline);
+        }
+    }
+
+    /**
+     * Marks the job to resume at the next start, then stops it at its next commit. False for a job it
+     * leaves alone: one whose finish step has put its output in place (it completes at once), and one a
+     * user stopped before the shutdown (still STOPPING: it stays stopped, and is not resumed).
+     */
+    private boolean stopForShutdown(String jobId, JobExecution execution) throws Exception {
+        if (execution.getStatus() == BatchStatus.STOPPING || !FinishTasklet.FinishLine.stop(jobId)) {
+            return false;
+        }
+        java.nio.file.Files.createDirectories(pipeline.files(jobId).dir());
+        java.nio.file.Files.writeString(pipeline.files(jobId).dir().resolve(RESUME_MARKER), "");
+        operator.stop(execution);
+        pipeline.stops().raise(jobId);
+        return true;
+    }
+
+    /** A launch that came as the shutdown began: the job stops at once and resumes at the next start. */
+    private void launchedDuringShutdown(String jobId, JobExecution execution) {
+        try {
+            // a copy from the repository: the job's thread may be updating the launch's own object
+            JobExecution stored = repository.getJobExecution(execution.getId());
+            stopForShutdown(jobId, stored != null ? stored : execution);
+            log.info("job {} was launched as the service shuts down: stopped at once; it resumes at the next start",
+                    jobId);
+        } catch (Exception e) {
+            log.warn("job {}: launched as the service shuts down, and could not be stopped: {}", jobId, e.getMessage());
         }
     }
 
@@ -396,17 +455,15 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
                 continue; // not run by this process
             }
             try {
-                java.nio.file.Files.createDirectories(pipeline.files(jobId).dir());
-                java.nio.file.Files.writeString(pipeline.files(jobId).dir().resolve(RESUME_MARKER), "");
-                operator.stop(execution);
-                pipeline.stops().raise(jobId);
-                stopping.add(jobId);
-                ends.add(jobEnd.end(jobId));
+                if (stopForShutdown(jobId, execution)) {
+                    stopping.add(jobId);
+                }
+                ends.add(jobEnd.end(jobId)); // one that completes (its output in place) is waited for as well
             } catch (Exception e) {
                 log.warn("job {}: could not stop it for the shutdown: {}", jobId, e.getMessage());
             }
         }
-        if (stopping.isEmpty()) {
+        if (ends.isEmpty()) {
             return;
         }
         log.info("shutting down: stopping {} running job(s) at their next commit within {}; they resume at the"

@@ -33,10 +33,11 @@ import tools.jackson.databind.JsonNode;
  * planted where the staging directory or the output goes redirects nothing.
  * <p>
  * It is idempotent. Run again after a crash or a stop before the rename, it starts the staging afresh;
- * the work files stay until the output is in place. Run again after the rename (a stop or SIGTERM that
- * landed between the rename and the step's commit ends the step STOPPED with the output in place), it
+ * the work files stay until the output is in place. Run again after the rename (a crash, or a stop from
+ * another process, between the rename and the step's commit leaves the output in place), it
  * finds an output directory whose {@code job-report.json} names this job and completes without touching
- * it. A stop seen before the rename ends the step STOPPED with no output in place.
+ * it. A stop seen before the rename ends the step STOPPED with no output in place; a stop of this
+ * process that comes after the rename is refused ({@link FinishLine}), so the job ends COMPLETED at once.
  */
 class FinishTasklet implements Tasklet {
     static final String REPORT = "job-report.json";
@@ -97,13 +98,15 @@ class FinishTasklet implements Tasklet {
                     if (before != null) {
                         before.accept(jobId);
                     }
-                    if (pipeline.stops().raised(jobId)) {
+                    if (pipeline.stops().raised(jobId) || !FinishLine.cross(jobId)) {
                         // asked to stop before the output is in place: it stays out, and the step ends
                         // STOPPED (Spring Batch turns terminate-only into STOPPED after the tasklet)
                         deleteIfPresent(parent, stagingName);
                         step.setTerminateOnly();
                         return RepeatStatus.FINISHED;
                     }
+                    // past the line: a stop from now on is refused, so nothing marks the job STOPPING and
+                    // the step's commit ends it COMPLETED with its output in place
                     moveIntoPlace(parent, stagingName, leaf, job.outputPath());
                     java.util.function.Consumer<String> hook = afterRename;
                     if (hook != null) {
@@ -129,6 +132,41 @@ class FinishTasklet implements Tasklet {
             deleteUnreferenced(files, plan, pipeline.runStates().executions(jobId));
         }
         return RepeatStatus.FINISHED;
+    }
+
+    /**
+     * The line between a stop and the rename that puts a job's output in place: for each job, whichever
+     * comes first wins. A stop that comes first keeps the output out (the finish step ends STOPPED, and a
+     * restart merges again); a rename that comes first makes later stops of that execution refused (the
+     * runner answers that the job is completing), so nothing marks it STOPPING between the rename and
+     * the step's commit and the job ends COMPLETED at once. Per process: the runner raises its stops here
+     * before it tells Spring Batch; cleared when an execution starts and when it ends.
+     */
+    static final class FinishLine {
+        /** Per job id: {@code true} once its output is (being) renamed into place, {@code false} once stopped. */
+        private static final Map<String, Boolean> CROSSED = new java.util.concurrent.ConcurrentHashMap<>();
+
+        private FinishLine() {
+        }
+
+        /** A stop asks to pass: true if the job may stop (its output is not in place, and will not be). */
+        static boolean stop(String jobId) {
+            return !CROSSED.computeIfAbsent(jobId, k -> Boolean.FALSE);
+        }
+
+        /** The finish step asks to rename: true if no stop came first (and none will be let through after). */
+        static boolean cross(String jobId) {
+            return CROSSED.computeIfAbsent(jobId, k -> Boolean.TRUE);
+        }
+
+        /** Whether the job's finish step has crossed the line in this execution (its output is in place). */
+        static boolean crossed(String jobId) {
+            return Boolean.TRUE.equals(CROSSED.get(jobId));
+        }
+
+        static void reset(String jobId) {
+            CROSSED.remove(jobId);
+        }
     }
 
     /**

@@ -30,6 +30,10 @@ abstract class AbstractEngine implements IoEngine {
     /** A failure of the engine itself that every waiting reader gets (the shared ring's reaper died). */
     volatile IOException failure;
     volatile boolean closed;
+    /** The deadline {@link #closeBy} set for the close, if any. */
+    private volatile Long closeDeadline;
+    /** Even a close past its deadline cancels what is in flight and gives it this long to end. */
+    static final long CLOSE_FLOOR_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(500);
 
     AbstractEngine(IoOptions options) {
         this.options = options;
@@ -129,11 +133,32 @@ abstract class AbstractEngine implements IoEngine {
                 waitNanos.sum(), reads.sum(), outOfOrder.sum(), inFlight.sum(), pool.capacity() - pool.available(), pool.capacity());
     }
 
-    /** Closes every reader still open; subclasses then release their own resources. */
-    void closeReaders() {
+    @Override
+    public void closeBy(long deadlineNanos) {
+        closeDeadline = deadlineNanos;
+    }
+
+    /**
+     * Until when a close that starts now may wait: the deadline {@link #closeBy} set (at least
+     * {@link #CLOSE_FLOOR_NANOS} from now), else {@code defaultNanos} from now.
+     */
+    long closeDeadline(long defaultNanos) {
+        long now = System.nanoTime();
+        Long set = closeDeadline;
+        if (set == null) {
+            return now + defaultNanos;
+        }
+        return set - (now + CLOSE_FLOOR_NANOS) < 0 ? now + CLOSE_FLOOR_NANOS : set;
+    }
+
+    /**
+     * Closes every reader still open, all of them within {@code deadline} (on {@link System#nanoTime()}'s
+     * scale); subclasses then release their own resources within the same deadline.
+     */
+    void closeReaders(long deadline) {
         closed = true;
         for (PrefetchingReader reader : open.toArray(new PrefetchingReader[0])) {
-            reader.close(true);
+            reader.close(true, deadline);
         }
     }
 }

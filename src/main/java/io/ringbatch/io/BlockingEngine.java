@@ -123,10 +123,11 @@ public final class BlockingEngine extends AbstractEngine {
 
     @Override
     public void close() {
-        closeReaders();
+        long deadline = closeDeadline(TimeUnit.SECONDS.toNanos(10));
+        closeReaders(deadline);
         readers.shutdown();
         try {
-            readers.awaitTermination(10, TimeUnit.SECONDS);
+            readers.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

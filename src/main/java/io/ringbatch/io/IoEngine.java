@@ -56,4 +56,13 @@ public interface IoEngine extends AutoCloseable {
     /** Closes the readers still open, then the engine's own resources. */
     @Override
     void close();
+
+    /**
+     * Bounds the waits of the coming {@link #close()} (for reads to end, for the rings to drain) by a
+     * deadline on {@link System#nanoTime()}'s scale: the service's shutdown gives the engine what is left
+     * of {@code spring.lifecycle.timeout-per-shutdown-phase} after the jobs and their workers. Unset, a
+     * close waits up to 10 s per stage.
+     */
+    default void closeBy(long deadlineNanos) {
+    }
 }

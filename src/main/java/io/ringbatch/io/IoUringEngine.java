@@ -47,7 +47,10 @@ public final class IoUringEngine extends AbstractEngine {
     private static final long BUFFER_MASK = (1L << BUFFER_BITS) - 1;
     /** The longest a thread stays in one io_uring_enter: how soon a waiter sees a close or a time-out. */
     static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
-    /** How long a close drains a ring and waits for threads still inside io_uring_enter. */
+    /**
+     * How long a close waits in all (readers' reads, draining the rings, threads still inside
+     * io_uring_enter) unless {@link #closeBy} gave it a deadline.
+     */
     private static final long CLOSE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     /** A ring and the lock that serialises preparing, publishing and reaping it. */
@@ -444,8 +447,9 @@ public final class IoUringEngine extends AbstractEngine {
             }
             shutDown = true;
         }
-        closeReaders();
-        long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
+        // one deadline for every stage: what the shutdown left the engine (closeBy), else CLOSE_WAIT_NANOS
+        long deadline = closeDeadline(CLOSE_WAIT_NANOS);
+        closeReaders(deadline);
         if (reaper != null) {
             stopReaper(deadline);
         }
@@ -484,8 +488,8 @@ public final class IoUringEngine extends AbstractEngine {
                 }
                 waitOnce(h, TICK_NANOS);
             }
-            log.warn("io_uring engine close: {} operation(s) still in the kernel after {} s; the ring's close ends them",
-                    h.outstanding, TimeUnit.NANOSECONDS.toSeconds(CLOSE_WAIT_NANOS));
+            log.warn("io_uring engine close: {} operation(s) still in the kernel at the close's deadline; the ring's"
+                    + " close ends them", h.outstanding);
         } catch (IOException | RuntimeException e) {
             log.warn("io_uring engine close: {}", e.toString());
         }

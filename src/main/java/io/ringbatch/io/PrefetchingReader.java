@@ -521,21 +521,26 @@ final class PrefetchingReader implements BlockReader {
     }
 
     /** As {@link #close()}; with {@code reclaim}, blocks still handed out are taken back too (the engine closes). */
-    synchronized void close(boolean reclaim) {
+    void close(boolean reclaim) {
+        close(reclaim, System.nanoTime() + TimeUnit.SECONDS.toNanos(CLOSE_WAIT_SECONDS));
+    }
+
+    /** As {@link #close(boolean)}, waiting for the consumer and for the cancelled reads until {@code deadline}. */
+    synchronized void close(boolean reclaim, long deadline) {
         if (closed) {
             if (reclaim) {
                 reclaimHanded();
             }
             return;
         }
-        closeDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CLOSE_WAIT_SECONDS);
+        closeDeadline = deadline;
         closing = true;
         // a consumer inside next() (the engine closes from another thread) stops waiting and leaves
         wake = true;
         LockSupport.unpark(waiter); // no-op when nobody waits
         boolean locked = false;
         try {
-            locked = use.tryLock(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+            locked = use.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -1,6 +1,7 @@
 package io.ringbatch.batch;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.ringbatch.RunnerTest;
 import io.ringbatch.TestDirs;
@@ -21,9 +22,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.beans.factory.annotation.Autowired;
 
 /**
- * The finish step by descriptor beneath the output root: run again after its rename (a failure or a
- * stop that lands between the rename and the step's commit) it completes with the output it put in
- * place, and a link planted where the output or the staging directory goes redirects no write.
+ * The finish step by descriptor beneath the output root: run again after its rename (a failure between
+ * the rename and the step's commit) it completes with the output it put in place; a stop after the
+ * rename is refused and the job completes at once, one before it leaves no output; and a link planted
+ * where the output or the staging directory goes redirects no write.
  */
 @RunnerTest
 @Timeout(120)
@@ -69,13 +71,14 @@ class FinishStepTest {
     }
 
     @Test
-    void aStopThatLandsAfterTheRenameEndsCompletedAtOnceOrAfterTheRestart() throws Exception {
+    void aStopThatLandsAfterTheRenameIsRefusedAndTheJobEndsCompletedAtOnce() throws Exception {
         String id = "finish-stop-" + UUID.randomUUID();
+        java.util.concurrent.atomic.AtomicReference<JobRunnerException> refused = new java.util.concurrent.atomic.AtomicReference<>();
         FinishTasklet.afterRename = job -> {
             try {
                 runner.stop(job);
             } catch (JobRunnerException e) {
-                throw new IllegalStateException(e);
+                refused.set(e);
             }
         };
         RunState ended;
@@ -85,14 +88,13 @@ class FinishStepTest {
         } finally {
             FinishTasklet.afterRename = null;
         }
-        assertThat(ended.status()).isIn("STOPPED", "COMPLETED");
-        assertThat(outputs.resolve(id).resolve("counts.tsv")).isRegularFile();
-        if (ended.status().equals("STOPPED")) {
-            runner.restart(id);
-            ended = PipelineTest.awaitEnd(runner, id, Duration.ofMinutes(1));
-        }
+        assertThat(refused.get()).as("the stop after the rename").isNotNull();
+        assertThat(refused.get().conflict()).isTrue();
+        assertThat(refused.get()).hasMessageContaining("completing");
         assertThat(ended.status()).as(ended.error()).isEqualTo("COMPLETED");
+        assertThat(ended.executions()).hasSize(1);
         assertThat(Files.readString(outputs.resolve(id).resolve("counts.tsv"))).contains("a.txt", "sub/b.txt");
+        assertThatThrownBy(() -> runner.stop(id)).isInstanceOf(JobRunnerException.class);
     }
 
     @Test

@@ -323,7 +323,9 @@ class HelmChartTest {
         assertThat(properties.security().rememberMe()).isEqualTo(Duration.ofHours(8));
         PipelineProperties p = bind(pipeline, "ringbatch.pipeline", PipelineProperties.class);
         assertThat(p.splitSize()).isEqualTo(DataSize.ofMegabytes(32));
-        assertThat(p.commitInterval()).isEqualTo(64);
+        assertThat(p.commitInterval()).isEqualTo(1024);
+        assertThat(p.commitBytes()).isEqualTo(DataSize.ofMegabytes(64));
+        assertThat(p.commitTime()).isEqualTo(Duration.ofSeconds(1));
         assertThat(flat).containsEntry("logging.level.io.ringbatch", "DEBUG");
 
         // without config.workers the key is absent: the service sizes the executor from the CPUs it gets

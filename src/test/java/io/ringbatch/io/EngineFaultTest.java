@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -233,6 +234,48 @@ class EngineFaultTest {
         try (BlockReader reader = engine.open(data)) {
             assertThatThrownBy(() -> readAll(reader)).hasMessageContaining("reaper failed");
         }
+    }
+
+    /**
+     * The service's shutdown gives the engine's close what is left of its timeout ({@code closeBy}): with
+     * reads the kernel cannot cancel in three readers, the whole close (three readers, the rings) ends by
+     * that deadline, where each stage alone would otherwise wait its 10 s.
+     */
+    @Test
+    void aCloseGivenADeadlineEndsByItWithReadsThatCannotBeCancelled() throws Exception {
+        start(IoOptions.defaults().withReadTimeout(Duration.ofSeconds(50)).withReadAhead(1));
+        Faults faults = Faults.install();
+        faults.readsStuck = true;
+        List<Thread> readers = new ArrayList<>();
+        AtomicInteger failedClearly = new AtomicInteger();
+        CountDownLatch opened = new CountDownLatch(3);
+        for (int r = 0; r < 3; r++) {
+            BlockReader reader = engine.open(data, (long) r * BLOCK, -1);
+            Thread t = new Thread(() -> {
+                opened.countDown();
+                try {
+                    reader.next();
+                } catch (IOException e) {
+                    failedClearly.incrementAndGet();
+                }
+            });
+            t.start();
+            readers.add(t);
+        }
+        opened.await();
+        await("three reads in flight").atMost(Duration.ofSeconds(10))
+                .until(() -> engine.stats().readsInFlight() >= 3);
+        long t0 = System.nanoTime();
+        engine.closeBy(t0 + TimeUnit.SECONDS.toNanos(1));
+        engine.close();
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("close with a 1 s deadline")
+                .isLessThan(Duration.ofSeconds(5));
+        for (Thread t : readers) {
+            t.join(10_000);
+            assertThat(t.isAlive()).as("a reader hangs after close").isFalse();
+        }
+        assertThat(failedClearly.get()).isEqualTo(3);
+        faults.unhang();
     }
 
     @Test
