@@ -123,6 +123,31 @@ public final class Plan {
         return new InputFile.Expected(files.size(file), files.mtime(file), files.inode(file), device, singleLink);
     }
 
+    /**
+     * The files of pieces {@code [from, end)} in the order a partition opens them, one per piece, checked as
+     * {@link #expected} says: what the partition hands {@link io.ringbatch.io.IoEngine#openAhead} so that its
+     * engine opens them a window ahead of the reader. Made one at a time as the engine asks.
+     */
+    public java.util.Iterator<InputFile> inputs(int from, int end, Dir root, String instance, boolean singleLink) {
+        return new java.util.Iterator<>() {
+            private int next = Math.max(0, from);
+
+            @Override
+            public boolean hasNext() {
+                return next < Math.min(end, pieces.size());
+            }
+
+            @Override
+            public InputFile next() {
+                if (!hasNext()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                int file = pieces.file(next++);
+                return InputFile.beneath(root, files.path(file), expected(file, instance, singleLink));
+            }
+        };
+    }
+
     /** Every piece as the operations see them; a list of views, each made when asked for. */
     public List<Operation.Piece> operationPieces() {
         return new View<>(pieces.size(), this::piece);

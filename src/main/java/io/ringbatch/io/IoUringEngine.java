@@ -372,8 +372,8 @@ public final class IoUringEngine extends AbstractEngine {
         }
 
         /**
-         * The file, opened and checked, if it is the next in the window (those before it are passed over);
-         * null when it must be opened synchronously.
+         * The file, opened and checked, if the window names it (those before it are passed over and closed);
+         * null when it must be opened synchronously (the window does not name it, or the ring could not).
          */
         InputFile.Opened take(InputFile input) throws IOException {
             Entry e = null;
@@ -382,10 +382,21 @@ public final class IoUringEngine extends AbstractEngine {
                 if (closed) {
                     return null;
                 }
-                while (!window.isEmpty() && !window.peek().input.sameFile(input)) {
-                    abandon(window.poll());
+                // the consumer opens the files in order, but may skip some (refused, resumed past) or open one
+                // again (a range's last line read on past its end): only a file the window names moves it on
+                boolean named = false;
+                for (Entry w : window) {
+                    if (w.input.sameFile(input)) {
+                        named = true;
+                        break;
+                    }
                 }
-                e = window.poll();
+                if (named) {
+                    while (!window.peek().input.sameFile(input)) {
+                        abandon(window.poll());
+                    }
+                    e = window.poll();
+                }
             } finally {
                 h.lock.unlock();
             }
