@@ -317,7 +317,7 @@ public final class StockSpringBatch {
                 channel = FileChannel.open(in.workDir().resolve("part-" + file.index()), StandardOpenOption.CREATE,
                         StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
                 processor = in.op().open(in.params(), new Operation.Piece(file.index(), file.index(), file.rel(),
-                        file.abs(), 0, file.size(), file.size()), null);
+                        null, 0, file.size(), file.size()), null); // the reader reads it, not the operation
             } catch (IOException e) {
                 throw new IllegalStateException("cannot open " + file.rel() + ": " + e.getMessage(), e);
             }
