@@ -1157,7 +1157,8 @@ public class Bench {
         md.append("- the service is measured warm: before the runs it did " + WARM_UP_JOBS + " small jobs (the files under `d5/`) "
                 + "of each operation; the stock Spring Batch job did one over the same files; the in-process peers run "
                 + "in the benchmark's JVM after the CPU-alone runs of the same operation\n");
-        md.append("- one run per cell: on this virtual machine repeated runs of the same cell differ by up to 15%\n");
+        md.append(o.runs > 1 ? "- on this virtual machine repeated runs of the same cell differ by up to 15%\n"
+                : "- one run per cell: on this virtual machine repeated runs of the same cell differ by up to 15%\n");
         if (coldRefused != null) {
             md.append("- **").append(coldRefused).append("**\n");
         }
