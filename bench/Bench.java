@@ -84,6 +84,12 @@ public class Bench {
         boolean jfr;
         int sse = 100;
         List<String> serviceArgs = new ArrayList<>();
+        /** The many-small-files data set (bench/run-small.sh): this many files of 0-8 KiB; 0: the large-file set. */
+        int smallFiles;
+        /** Runs per cell; the table gives the median (by wall time). */
+        int runs = 1;
+        /** Files per GNU invocation ({@code xargs -n}). */
+        int xargsN = 16;
 
         static Options parse(String[] args) {
             Options o = new Options();
@@ -103,6 +109,9 @@ public class Bench {
                     case "--jfr" -> o.jfr = true;
                     case "--sse" -> o.sse = Integer.parseInt(args[++i]);
                     case "--service-arg" -> o.serviceArgs.add(args[++i]);
+                    case "--small-files" -> o.smallFiles = Integer.parseInt(args[++i]);
+                    case "--runs" -> o.runs = Integer.parseInt(args[++i]);
+                    case "--xargs-n" -> o.xargsN = Integer.parseInt(args[++i]);
                     default -> throw new IllegalArgumentException("unknown option " + a + " (see bench/README.md)");
                 }
             }
@@ -112,8 +121,8 @@ public class Bench {
                 }
             }
             for (String op : o.ops) {
-                if (!List.of("sha256", "crc32c", "grep", "gzip", "noop").contains(op)) {
-                    throw new IllegalArgumentException("unknown op " + op + "; ops: sha256, crc32c, grep, gzip, noop");
+                if (!List.of("sha256", "crc32c", "grep", "gzip", "wc", "noop").contains(op)) {
+                    throw new IllegalArgumentException("unknown op " + op + "; ops: sha256, crc32c, grep, gzip, wc, noop");
                 }
             }
             return o;
@@ -168,14 +177,35 @@ public class Bench {
         return plan;
     }
 
+    /**
+     * The many-small-files set: {@code n} text files of 0 to 8 KiB (uniform; 4 KiB on average, 391 MiB at
+     * 100,000), in 1,000 folders {@code d0..d999} (fewer for a small n, about 100 files each), from the seed.
+     */
+    static List<FileEntry> smallFiles(Path root, int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int folders = Math.max(10, Math.min(1000, n / 100));
+        List<FileEntry> files = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            String rel = "d" + (i % folders) + "/f" + i + ".txt";
+            files.add(new FileEntry(i, rel, root.resolve(rel), r.nextInt(8193), true));
+        }
+        return files;
+    }
+
     static DataSet dataSet(Options o) throws IOException {
-        Path root = Path.of("bench/work/data").toAbsolutePath().resolve("tree-" + (o.size >> 20) + "MiB-seed" + o.seed);
-        List<long[]> plan = plan(o.size, o.seed);
+        Path base = Path.of("bench/work/data").toAbsolutePath();
+        Path root = o.smallFiles > 0 ? base.resolve("small-" + o.smallFiles + "-seed" + o.seed)
+                : base.resolve("tree-" + (o.size >> 20) + "MiB-seed" + o.seed);
         List<FileEntry> files = new ArrayList<>();
-        for (int i = 0; i < plan.size(); i++) {
-            boolean text = plan.get(i)[1] == 1;
-            String rel = "d" + (i % 11) + "/s" + (i % 3) + "/f" + i + (text ? ".txt" : ".bin");
-            files.add(new FileEntry(i, rel, root.resolve(rel), plan.get(i)[0], text));
+        if (o.smallFiles > 0) {
+            files = smallFiles(root, o.smallFiles, o.seed);
+        } else {
+            List<long[]> plan = plan(o.size, o.seed);
+            for (int i = 0; i < plan.size(); i++) {
+                boolean text = plan.get(i)[1] == 1;
+                String rel = "d" + (i % 11) + "/s" + (i % 3) + "/f" + i + (text ? ".txt" : ".bin");
+                files.add(new FileEntry(i, rel, root.resolve(rel), plan.get(i)[0], text));
+            }
         }
         long bytes = files.stream().mapToLong(FileEntry::size).sum();
         Path manifest = root.resolveSibling(root.getFileName() + ".manifest"); // outside the tree the jobs read
@@ -212,7 +242,8 @@ public class Bench {
         SplittableRandom r = new SplittableRandom(seed * 1_000_003L + f.index());
         byte[] alphabet = "abcdefghijklmnopqrstuvwxyz0123456789x     ".getBytes(StandardCharsets.US_ASCII);
         byte[] buf = new byte[1 << 20];
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(f.path()), 1 << 20)) {
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(f.path()), (int) Math.min(1 << 20,
+                Math.max(512, f.size())))) {
             long left = f.size();
             if (!f.text()) {
                 while (left > 0) {
@@ -264,13 +295,18 @@ public class Bench {
 
     /** Every file of the tree in byte order, 16 at a time to {@code nproc} shells at once: append the command. */
     static String xargs(int nproc) {
-        return "find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 -P " + nproc + " -n 16 sh -c ";
+        return xargs(nproc, 16);
+    }
+
+    /** Every file of the tree in byte order, {@code n} at a time to {@code nproc} shells at once. */
+    static String xargs(int nproc, int n) {
+        return "find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 -P " + nproc + " -n " + n + " sh -c ";
     }
 
     static Work work(String name, Options o, int nproc) {
         // Each invocation writes its own part file, concatenated at the end: processes sharing one
         // output file interleave their buffered writes in the middle of lines.
-        String xargs = xargs(nproc);
+        String xargs = xargs(nproc, o.xargsN);
         String gather = " && cat \"$OUT\"/part.* > \"$OUT/gnu.txt\"";
         return switch (name) {
             case "sha256" -> new Work(name, "checksum sha256", new ChecksumOperation(),
@@ -290,6 +326,9 @@ public class Bench {
                     "{\"level\":6}",
                     xargs + "'for f; do mkdir -p \"$OUT/${f%/*}\"; gzip -6 -n -c \"$f\" > \"$OUT/$f.gz\"; done' sh",
                     "`xargs -P " + nproc + " gzip -6 -n`");
+            case "wc" -> new Work(name, "wc", new io.ringbatch.operation.WcOperation(),
+                    new io.ringbatch.operation.WcOperation().validate(Map.of()), "{}",
+                    xargs + "'wc \"$@\" > \"$OUT/part.$$\"' sh" + gather, "`xargs -P " + nproc + " wc`");
             case "noop" -> new Work(name, "no-op (read only)", null, Map.of(), "{}", null, null);
             default -> throw new IllegalArgumentException(name);
         };
@@ -855,6 +894,25 @@ public class Bench {
                 }
                 return "ok: " + set.files().size() + " .gz files; " + n + " decompressed to their inputs";
             }
+            case "wc" -> {
+                // GNU: "  lines  words  bytes path" per file, and a "total" line per invocation
+                Map<String, String> ref = new java.util.TreeMap<>();
+                for (String l : lines(gnuOut.resolve("gnu.txt"))) {
+                    String[] f = l.trim().split("\\s+", 4);
+                    if (f.length == 4 && !f[3].equals("total")) {
+                        ref.put(f[3], f[0] + " " + f[1] + " " + f[2]);
+                    }
+                }
+                Map<String, String> mine = new java.util.TreeMap<>();
+                for (String l : lines(rbOut.resolve("counts.tsv"))) {
+                    String[] f = l.split("\t");
+                    if (f.length == 4 && !f[0].equals("total")) {
+                        mine.put(f[0], f[1] + " " + f[2] + " " + f[3]);
+                    }
+                }
+                return mine.equals(ref) ? "ok: the counts of all " + ref.size() + " files equal wc's"
+                        : "DIFFERS from wc (" + mine.size() + " vs " + ref.size() + " files)";
+            }
             default -> {
                 return "";
             }
@@ -983,7 +1041,15 @@ public class Bench {
                         double cached = prepare(mode, set, work.resolve("scratch"));
                         Path out = work.resolve("out-" + peer + "-" + op);
                         Measured m;
+                        List<Measured> runs = new ArrayList<>();
                         try {
+                          for (int run = 0; run < Math.max(1, o.runs); run++) {
+                            if (run > 0) {
+                                cached = prepare(mode, set, work.resolve("scratch"));
+                                if (rbOut != null && peer.equals("ringbatch")) {
+                                    deleteTree(rbOut);
+                                }
+                            }
                             m = switch (peer) {
                                 case "ringbatch" -> {
                                     String name = "rb-" + op + "-" + mode + "-" + System.currentTimeMillis();
@@ -1006,6 +1072,14 @@ public class Bench {
                                 case "pigz" -> gnu(pigz(w, cores), set, out, o);
                                 default -> throw new IllegalArgumentException(peer);
                             };
+                            runs.add(m);
+                          }
+                          runs.sort(Comparator.comparingDouble(Measured::seconds));
+                          m = runs.get(runs.size() / 2); // the median by wall time
+                          if (runs.size() > 1) {
+                              System.out.printf(Locale.ROOT, "  %s %s %s runs: %s s%n", op, mode, peer,
+                                      runs.stream().map(r -> String.format(Locale.ROOT, "%.2f", r.seconds())).toList());
+                          }
                         } catch (Exception e) {
                             System.out.printf("%-7s %-5s %-28s FAILED: %s%n", op, mode, LABELS.get(peer), e);
                             e.printStackTrace();
@@ -1102,10 +1176,17 @@ public class Bench {
                 + "`-Xmx%s`, default settings; peak resident memory of the service over all its jobs: %s%n", o.threads, o.heap,
                 rss < 0 ? "not measured" : (rss >> 10) + " MiB"));
         md.append("- cold: `sync; echo 3 > /proc/sys/vm/drop_caches` before each run; warm: every page cached before each run\n");
+        if (o.runs > 1) {
+            md.append("- each cell: the median of " + o.runs + " runs (by wall time); the console log lists every run\n");
+        }
+        if (o.smallFiles > 0) {
+            md.append("- the GNU tools get " + o.xargsN + " files per invocation (`xargs -n " + o.xargsN + "`)\n");
+        }
         md.append("- the service is measured warm: before the runs it did " + WARM_UP_JOBS + " small jobs (the files under `d5/`) "
                 + "of each operation; the stock Spring Batch job did one over the same files; the in-process peers run "
                 + "in the benchmark's JVM after the CPU-alone runs of the same operation\n");
-        md.append("- one run per cell: on this virtual machine repeated runs of the same cell differ by up to 15%\n");
+        md.append(o.runs > 1 ? "- on this virtual machine repeated runs of the same cell differ by up to 15%\n"
+                : "- one run per cell: on this virtual machine repeated runs of the same cell differ by up to 15%\n");
         if (coldRefused != null) {
             md.append("- **").append(coldRefused).append("**\n");
         }

@@ -121,7 +121,7 @@ public class Pipeline {
     Plan plan(String jobId) throws IOException {
         Plan plan = plans.get(jobId);
         if (plan == null) {
-            plan = files(jobId).readPlan();
+            plan = PlanFile.read(files(jobId)); // as a stream, into the plan's compact arrays
             plans.put(jobId, plan);
         }
         return plan;

@@ -10,7 +10,7 @@ import org.springframework.batch.infrastructure.repeat.RepeatStatus;
 
 /**
  * The plan step: opens the input root by descriptor ({@link InputRoots}), walks it and writes
- * {@code plan.json}; its totals go in the step's context. Input
+ * {@code plan.json} ({@link PlanFile}); its totals go in the step's context. Input
  * files with more than one hard link fail the job here, naming the first, unless hard links are allowed
  * or the job skips unreadable files (see {@link Planner}).
  */
@@ -52,7 +52,7 @@ class PlanTasklet implements Tasklet {
             throw new java.io.IOException(refused.get(0) + (refused.size() == 1 ? ""
                     : " (and " + (refused.size() - 1) + " more input file(s) with several hard links)"));
         }
-        files.writePlan(plan);
+        PlanFile.write(files, plan); // as a stream: a plan of a million files is not one array of bytes
         var ctx = chunkContext.getStepContext().getStepExecution().getExecutionContext();
         ctx.putLong(FILES_TOTAL, plan.files().size());
         ctx.putLong(BYTES_TOTAL, plan.totalBytes());

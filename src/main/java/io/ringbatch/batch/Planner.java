@@ -11,7 +11,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +28,11 @@ import java.util.function.Predicate;
  * {@code splitBytes}; partitions then take contiguous pieces until they hold about
  * {@code total / (workers * 4)} bytes (at least {@code splitBytes / 4}), so that every worker has
  * several partitions to take and a slow one does not hold the job up.
+ * <p>
+ * Memory: a walk of a million entries does not hold a million objects. Only the entries of the
+ * directories on the current path are objects ({@link Dir#list}); the files kept go straight into the
+ * plan's compact store ({@link Plan.Files}: path bytes in 1 MiB pages, numbers in primitive arrays, about
+ * 36 bytes a file beside its path), which is sorted as an {@code int[]} of indexes.
  * <p>
  * Hard links: a regular file with more than one link may be another name of a file outside the root
  * (which of its names lies where cannot be told), so unless {@code ringbatch.input.allow-hard-links}
@@ -124,39 +128,44 @@ public final class Planner {
         refused.clear();
         List<Predicate<String>> includes = matchers(include);
         List<Predicate<String>> excludes = matchers(exclude);
-        List<Plan.FileEntry> files = new ArrayList<>();
+        Plan.Files walked = new Plan.Files();
         Map<String, Long> links = new HashMap<>();
-        walk(root, "", includes, excludes, files, links);
-        files.sort(Comparator.comparing(Plan.FileEntry::path, FileNames.ORDER));
-        if (!allowHardLinks) {
-            for (Plan.FileEntry f : files) {
-                String refusal = hardLinkRefusal(f.path(), links.getOrDefault(f.path(), 1L));
+        walk(root, "", includes, excludes, walked, links);
+        if (stop.getAsBoolean()) {
+            throw new Stopped();
+        }
+        Plan.Files files = walked.sorted();
+        walked = null; // the unsorted arrays can go; the path bytes are shared
+        if (!allowHardLinks && !links.isEmpty()) {
+            for (int i = 0; i < files.size(); i++) {
+                String path = files.path(i);
+                String refusal = hardLinkRefusal(path, links.getOrDefault(path, 1L));
                 if (refusal != null) {
                     refused.add(refusal);
                 }
             }
         }
 
-        List<Plan.PieceEntry> pieces = new ArrayList<>();
+        Plan.Pieces pieces = new Plan.Pieces();
+        long total = 0;
         for (int i = 0; i < files.size(); i++) {
-            long size = files.get(i).size();
+            long size = files.size(i);
+            total += size;
             if (split == Operation.Split.WHOLE || size <= splitBytes) {
-                pieces.add(new Plan.PieceEntry(i, 0, size));
+                pieces.add(i, 0, size);
             } else {
                 long n = (size + splitBytes - 1) / splitBytes;
                 for (long k = 0; k < n; k++) {
-                    pieces.add(new Plan.PieceEntry(i, size * k / n, size * (k + 1) / n));
+                    pieces.add(i, size * k / n, size * (k + 1) / n);
                 }
             }
         }
-        long total = files.stream().mapToLong(Plan.FileEntry::size).sum();
         long target = Math.max(splitBytes / 4, total / (workers * 4L));
         List<Plan.PartitionEntry> partitions = new ArrayList<>();
         int first = 0;
         long bytes = 0;
         for (int i = 0; i < pieces.size(); i++) {
-            Plan.PieceEntry p = pieces.get(i);
-            bytes += p.end() - p.start();
+            bytes += pieces.end(i) - pieces.start(i);
             // many tiny files still make partitions of a bounded count of pieces
             if (bytes >= target || i + 1 - first >= 10_000) {
                 partitions.add(new Plan.PartitionEntry(first, i + 1, bytes));
@@ -175,7 +184,7 @@ public final class Planner {
      * the link count of each file that has more than one.
      */
     private void walk(Dir dir, String prefix, List<Predicate<String>> includes, List<Predicate<String>> excludes,
-                      List<Plan.FileEntry> files, Map<String, Long> links) throws IOException {
+                      Plan.Files files, Map<String, Long> links) throws IOException {
         List<Dir.Entry> entries;
         try {
             entries = dir.list();
@@ -218,7 +227,7 @@ public final class Planner {
                 if (stat.nlink() > 1) {
                     links.put(rel, stat.nlink());
                 }
-                files.add(new Plan.FileEntry(rel, stat.size(), stat.mtimeNanos(), stat.ino(), stat.dev()));
+                files.add(rel, stat.size(), stat.mtimeNanos(), stat.ino(), stat.dev());
             }
         }
     }

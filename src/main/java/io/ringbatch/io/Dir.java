@@ -47,7 +47,9 @@ public final class Dir implements AutoCloseable {
     private static final long RESOLVE_NO_MAGICLINKS = 0x02;
     private static final long RESOLVE_NO_SYMLINKS = 0x04;
     private static final long RESOLVE_BENEATH = 0x08;
-    private static final int STATX_BASIC_STATS = 0x7ff;
+    /** What every open beneath a root resolves with (openat2's {@code how.resolve}); the ring's opens too. */
+    static final long RESOLVE_CONFINED = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    static final int STATX_BASIC_STATS = 0x7ff;
 
     /** Scratch for one call at a time per thread: statx buffer at 0, open_how at 256, a path from 512. */
     private static final int HOW = 256;
@@ -341,6 +343,24 @@ public final class Dir implements AutoCloseable {
         }
     }
 
+    /**
+     * What an open of rel beneath this directory through the ring needs done first (io_uring's
+     * {@code IORING_OP_OPENAT2} with {@link #RESOLVE_CONFINED}): the same refusals as {@link #openFd}, and
+     * the test seam. The flags the ring must use are {@code flags | O_NOFOLLOW | O_CLOEXEC}.
+     */
+    void beforeRingOpen(String rel) throws IOException {
+        Consumer<String> hook = beforeOpen;
+        if (hook != null) {
+            hook.accept(rel);
+        }
+        check(rel);
+    }
+
+    /** The path of rel beneath this directory, for messages. */
+    String display(String rel) {
+        return where(rel);
+    }
+
     private int openBeneath(String rel, int flags, int mode) throws IOException {
         check(rel);
         int all = flags | O_NOFOLLOW | O_CLOEXEC;
@@ -363,7 +383,7 @@ public final class Dir implements AutoCloseable {
         // struct open_how { u64 flags; u64 mode; u64 resolve; }
         s.putLong(HOW, flags & 0xffffffffL);
         s.putLong(HOW + 8, mode);
-        s.putLong(HOW + 16, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+        s.putLong(HOW + 16, RESOLVE_CONFINED);
         long base = LibC.address(s);
         for (int attempt = 0; ; attempt++) {
             try {
@@ -444,10 +464,7 @@ public final class Dir implements AutoCloseable {
         } catch (LastErrorException e) {
             throw failure(forMessages, e.getErrorCode());
         }
-        // struct statx: nlink u32 @16, mode u16 @28, ino @32, size @40, mtime {s64, u32} @112, dev major/minor @136/140
-        long mtime = s.getLong(112) * 1_000_000_000L + (s.getInt(120) & 0xffffffffL);
-        long dev = Stat.makedev(s.getInt(136) & 0xffffffffL, s.getInt(140) & 0xffffffffL);
-        return new Stat(dev, s.getLong(32), s.getShort(28) & 0xffff, s.getInt(16) & 0xffffffffL, s.getLong(40), mtime);
+        return Stat.ofStatx(s, 0);
     }
 
     /** An errno as the exception java.nio.file would throw, with the path and, for links, why. */

@@ -34,6 +34,12 @@ final class Faults {
      * when the pipe gets data ({@link #unhang}), as a read stuck in a device would when it comes back. */
     volatile boolean readsStuck;
 
+    /** The engine acts as if the kernel lacked IORING_OP_OPENAT2/STATX/CLOSE: every open is synchronous. */
+    volatile boolean noRingOpens;
+    /** Every open through the ring completes with this negative errno instead (0: none), as a kernel
+     * without the operation (-EINVAL) or a refusing one would answer. */
+    volatile int ringOpenResult;
+
     final AtomicLong completions = new AtomicLong();
     private int[] pipe;
 

@@ -81,6 +81,31 @@ public final class InputFile {
     record Opened(int fd, Stat stat) {
     }
 
+    /** The root held by descriptor, or null for a file named by path. */
+    Dir root() {
+        return root;
+    }
+
+    /** The name beneath the root (a byte string). */
+    String rel() {
+        return rel;
+    }
+
+    /**
+     * A descriptor opened elsewhere (the io_uring engine's {@code IORING_OP_OPENAT2} beneath {@link #root},
+     * with the same confinement as {@link Dir#openFd}) and {@code statx} of that descriptor: checked as
+     * {@link #open} checks. On failure the caller still owns the descriptor.
+     */
+    Opened adopt(int fd, Stat stat) throws IOException {
+        check(stat);
+        return new Opened(fd, stat);
+    }
+
+    /** Whether both name the same file beneath the same root object. */
+    boolean sameFile(InputFile other) {
+        return other != null && root != null && root == other.root && rel.equals(other.rel);
+    }
+
     private void check(Stat now) throws IOException {
         if (now.isDirectory()) {
             throw new IOException(name() + ": is a directory: " + Errno.describe(Errno.EISDIR));

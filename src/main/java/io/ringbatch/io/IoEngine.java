@@ -41,6 +41,31 @@ public interface IoEngine extends AutoCloseable {
      */
     BlockReader open(InputFile file, long start, long end, int held) throws IOException;
 
+    /**
+     * Files the calling thread will open next, in this order: the engine may open and check them ahead of
+     * use (io_uring: {@code IORING_OP_OPENAT2} and then {@code IORING_OP_STATX} of each descriptor, a window
+     * of files in flight with the reads). While the returned lookahead is open, {@link #open(InputFile,
+     * long, long, int)} on this thread takes a file it names from it (checked as always, on the statx of the
+     * descriptor it opened); a file it does not name, or names out of order, is opened as before, and the
+     * files passed over are closed. Closing it closes what it opened and nobody took, and waits (bounded)
+     * for its opens still in the kernel, whose descriptors are closed as they complete. The blocking engine,
+     * the shared topology and kernels without these operations open synchronously, as before.
+     * The iterator is advanced on this thread only, a window ahead of the consumer.
+     */
+    default Lookahead openAhead(java.util.Iterator<InputFile> upcoming) {
+        return Lookahead.NONE;
+    }
+
+    /** Files being opened ahead of use; see {@link IoEngine#openAhead}. */
+    interface Lookahead extends AutoCloseable {
+        /** Opens nothing ahead: every open is synchronous. */
+        Lookahead NONE = () -> {
+        };
+
+        @Override
+        void close();
+    }
+
     IoOptions options();
 
     /**

@@ -43,6 +43,12 @@ public final class IoUringEngine extends AbstractEngine {
     static final long CANCEL = 2L << 60;
     static final long TIMEOUT = 3L << 60;
     static final long STOP = 4L << 60;
+    /** The opens ahead of use ({@link OpenAhead}): IORING_OP_OPENAT2, IORING_OP_STATX, IORING_OP_CLOSE. */
+    static final long OPEN = 5L << 60;
+    static final long STATX = 6L << 60;
+    static final long CLOSE = 7L << 60;
+    /** Files a lookahead keeps opening ahead of its consumer. */
+    static final int OPEN_AHEAD = 16;
     private static final int BUFFER_BITS = 24;
     private static final long BUFFER_MASK = (1L << BUFFER_BITS) - 1;
     /** The longest a thread stays in one io_uring_enter: how soon a waiter sees a close or a time-out. */
@@ -66,6 +72,8 @@ public final class IoUringEngine extends AbstractEngine {
         /** SQEs whose completion has not been reaped yet. */
         int outstanding;
         boolean timeoutArmed;
+        /** The opens, stats and closes of lookaheads in the kernel, by their exact user data. */
+        final java.util.Map<Long, OpenAhead.Entry> ahead = new java.util.HashMap<>();
 
         RingHandle(Ring ring) {
             this.ring = ring;
@@ -84,6 +92,13 @@ public final class IoUringEngine extends AbstractEngine {
     private final RingHandle shared;
     private final Thread reaper;
     private boolean shutDown;
+    /** Whether the kernel has IORING_OP_OPENAT2, STATX and CLOSE (IORING_REGISTER_PROBE at start). */
+    private final boolean ringOpens;
+    private final ThreadLocal<OpenAhead> threadAhead = new ThreadLocal<>();
+    private final Set<OpenAhead> lookaheads = ConcurrentHashMap.newKeySet();
+    /** Files a consumer took opened and stat'ed by the ring, and files a lookahead opened synchronously. */
+    private final java.util.concurrent.atomic.LongAdder openedAhead = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder openedInline = new java.util.concurrent.atomic.LongAdder();
 
     public IoUringEngine(IoOptions options) throws IOException {
         super(options);
@@ -94,7 +109,9 @@ public final class IoUringEngine extends AbstractEngine {
         // At most one completion per buffer (a read, or the rest of a short one, goes in only once the
         // last completed), one per cancel (at most one per read), one time-out and one stop: size the CQ
         // for all of them and the queue depth besides, so that it cannot overflow.
-        int wanted = 2 * options.bufferPoolSize() + options.queueDepth() + 16;
+        // A lookahead adds at most one completion per entry of its window (an open, then its statx or its
+        // close), and one closed lookahead's late completions besides.
+        int wanted = 2 * options.bufferPoolSize() + options.queueDepth() + 16 + 4 * OPEN_AHEAD;
         this.cqEntries = Integer.highestOneBit(wanted * 2 - 1);
         this.owners = new PrefetchingReader.Slot[options.bufferPoolSize()];
         Ring first;
@@ -113,6 +130,14 @@ public final class IoUringEngine extends AbstractEngine {
             first.close();
             throw e;
         }
+        boolean opens;
+        try {
+            opens = first.supports(Uring.OP_OPENAT2) && first.supports(Uring.OP_STATX) && first.supports(Uring.OP_CLOSE);
+        } catch (IOException e) {
+            opens = false;
+        }
+        Faults faults = Faults.active;
+        this.ringOpens = opens && (faults == null || !faults.noRingOpens);
         this.setupFlags = first.setupFlags;
         this.timedWait = first.timedWait();
         RingHandle handle = new RingHandle(first);
@@ -167,10 +192,431 @@ public final class IoUringEngine extends AbstractEngine {
         return features;
     }
 
+    /** Whether files are opened ahead through the ring ({@code IORING_OP_OPENAT2}, {@code STATX}, {@code CLOSE}). */
+    public boolean ringOpens() {
+        return ringOpens;
+    }
+
+    /** Files a reader got opened and stat'ed through the ring ahead of use. */
+    public long openedAhead() {
+        return openedAhead.sum();
+    }
+
+    /** Files a lookahead named but that were opened synchronously (fallback, out of order). */
+    public long openedInline() {
+        return openedInline.sum();
+    }
+
+    /** Lookaheads still open or with operations in the kernel. */
+    int lookaheads() {
+        return lookaheads.size();
+    }
+
     @Override
     OpenFile openFile(InputFile input, boolean direct) throws IOException {
+        OpenAhead ahead = threadAhead.get();
+        if (ahead != null) {
+            InputFile.Opened opened = ahead.take(input);
+            if (opened != null) {
+                return NativeFile.of(input, opened, direct);
+            }
+        }
         return NativeFile.open(input, direct);
     }
+
+    @Override
+    public Lookahead openAhead(java.util.Iterator<InputFile> upcoming) {
+        if (!ringOpens || shared != null || !Dir.openat2() || closed) {
+            // the shared ring's completions go to its reaper, and without openat2 the confinement is the
+            // component-by-component walk: both open synchronously
+            return Lookahead.NONE;
+        }
+        RingHandle h;
+        try {
+            h = (RingHandle) attach();
+        } catch (IOException e) {
+            return Lookahead.NONE; // the reader's own open reports it
+        }
+        OpenAhead previous = threadAhead.get();
+        if (previous != null) {
+            previous.close();
+        }
+        OpenAhead ahead = new OpenAhead(h, upcoming);
+        threadAhead.set(ahead);
+        lookaheads.add(ahead);
+        ahead.fill();
+        return ahead;
+    }
+
+    /**
+     * Opens and checks files ahead of their consumer through its thread's ring: for each file an
+     * {@code IORING_OP_OPENAT2} beneath the root's descriptor, confined as {@link Dir#openFd} is
+     * ({@code RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS}, {@code O_NOFOLLOW |
+     * O_NONBLOCK | O_CLOEXEC}), then an {@code IORING_OP_STATX} of the descriptor it opened, which is what
+     * the identity check uses; up to {@link #OPEN_AHEAD} files in flight, submitted in batches. Each
+     * submission is tagged as the reads are (the operation in the top four bits, a new generation), and
+     * its completion goes to its entry only if the tag is still in {@link RingHandle#ahead}. An entry
+     * passed over is closed with {@code IORING_OP_CLOSE}; one abandoned while in the kernel is closed when
+     * its completion comes, so no descriptor leaks. Where an open completes with EINVAL or EOPNOTSUPP (a
+     * kernel without the operation) or EAGAIN, the file is opened synchronously, as before. Used by one
+     * thread; its entries change only under the ring's lock.
+     */
+    final class OpenAhead implements Lookahead {
+        private static final int QUEUED = 0;
+        private static final int OPENING = 1;
+        private static final int STATING = 2;
+        private static final int DONE = 3;
+        private static final int FAILED = 4;
+        private static final int CLOSING = 5;
+        private static final int GONE = 6;
+        /** statx buffer at 0, open_how at 256, an empty path at 288, the path from 320. */
+        private static final int HOW = Uring.STATX_SIZE;
+        private static final int EMPTY = HOW + 32;
+        private static final int PATH = EMPTY + 32;
+        private static final int MEMORY = PATH + 4096 + 1;
+
+        /** One file in the window. Its fields change only under the ring's lock. */
+        final class Entry {
+            final InputFile input;
+            final java.nio.ByteBuffer memory;
+            int state = QUEUED;
+            int fd = -1;
+            int errno;
+            Stat stat;
+            /** Given up (passed over, the lookahead closed): its descriptor is closed once it has one. */
+            boolean abandoned;
+
+            Entry(InputFile input, java.nio.ByteBuffer memory) {
+                this.input = input;
+                this.memory = memory;
+            }
+
+            boolean inKernel() {
+                return state == OPENING || state == STATING || state == CLOSING;
+            }
+
+            OpenAhead owner() {
+                return OpenAhead.this;
+            }
+        }
+
+        private final RingHandle h;
+        private final java.util.Iterator<InputFile> upcoming;
+        private final java.util.ArrayDeque<Entry> window = new java.util.ArrayDeque<>();
+        /** Entries with an operation in the kernel, the abandoned ones included. */
+        private int busy;
+        private final java.util.ArrayDeque<java.nio.ByteBuffer> spare = new java.util.ArrayDeque<>();
+        private boolean closed;
+
+        OpenAhead(RingHandle h, java.util.Iterator<InputFile> upcoming) {
+            this.h = h;
+            this.upcoming = upcoming;
+        }
+
+        /** Opens the next files until the window is full: one batch, one io_uring_enter. */
+        void fill() {
+            int prepared = 0;
+            h.lock.lock();
+            try {
+                if (closed || h.closed) {
+                    return;
+                }
+                while (window.size() < OPEN_AHEAD && upcoming.hasNext()) {
+                    InputFile input = upcoming.next();
+                    Entry e = new Entry(input, memory());
+                    window.add(e);
+                    if (input.root() == null || input.rel().length() > MEMORY - PATH - 1) {
+                        e.state = FAILED; // opened synchronously when taken
+                        e.errno = Errno.EINVAL;
+                        continue;
+                    }
+                    try {
+                        input.root().beforeRingOpen(input.rel());
+                    } catch (IOException ex) {
+                        e.state = FAILED; // the synchronous open refuses it with its own message
+                        e.errno = Errno.EINVAL;
+                        continue;
+                    }
+                    byte[] path = FileNames.cString(input.rel());
+                    e.memory.put(PATH, path);
+                    e.memory.putLong(HOW, (Dir.O_RDONLY | Dir.O_NONBLOCK | Dir.O_NOFOLLOW | Dir.O_CLOEXEC) & 0xffffffffL);
+                    e.memory.putLong(HOW + 8, 0);
+                    e.memory.putLong(HOW + 16, Dir.RESOLVE_CONFINED);
+                    e.memory.put(EMPTY, (byte) 0);
+                    long base = LibC.address(e.memory);
+                    long tag = tag(OPEN);
+                    while (!h.ring.prepOpenat2(input.root().fd(), base + PATH, base + HOW, tag)) {
+                        h.ring.enter(h.ring.publish(), 0); // the SQ is full: push it to the kernel and go on
+                    }
+                    h.ahead.put(tag, e);
+                    h.outstanding++;
+                    busy++;
+                    e.state = OPENING;
+                    prepared++;
+                }
+                if (prepared > 0) {
+                    h.ring.enter(h.ring.publish(), 0);
+                }
+            } catch (IOException | RuntimeException ex) {
+                // what was prepared stays in flight and completes as usual; the rest is opened when taken
+                log.debug("io_uring open-ahead: {}", ex.toString());
+            } finally {
+                h.lock.unlock();
+            }
+        }
+
+        private java.nio.ByteBuffer memory() {
+            java.nio.ByteBuffer b = spare.poll();
+            return b != null ? b : java.nio.ByteBuffer.allocateDirect(MEMORY).order(java.nio.ByteOrder.nativeOrder());
+        }
+
+        private long tag(long op) {
+            return op | ((generation.incrementAndGet() << BUFFER_BITS) & LOW & ~BUFFER_MASK);
+        }
+
+        /**
+         * The file, opened and checked, if the window names it (those before it are passed over and closed);
+         * null when it must be opened synchronously (the window does not name it, or the ring could not).
+         */
+        InputFile.Opened take(InputFile input) throws IOException {
+            Entry e = null;
+            h.lock.lock();
+            try {
+                if (closed) {
+                    return null;
+                }
+                // the consumer opens the files in order, but may skip some (refused, resumed past) or open one
+                // again (a range's last line read on past its end): only a file the window names moves it on
+                boolean named = false;
+                for (Entry w : window) {
+                    if (w.input.sameFile(input)) {
+                        named = true;
+                        break;
+                    }
+                }
+                if (named) {
+                    while (!window.peek().input.sameFile(input)) {
+                        abandon(window.poll());
+                    }
+                    e = window.poll();
+                }
+            } finally {
+                h.lock.unlock();
+            }
+            fill(); // the window's next files go in before this one is waited for
+            if (e == null) {
+                openedInline.increment();
+                return null;
+            }
+            long deadline = System.nanoTime() + options.readTimeout().toNanos();
+            while (true) {
+                h.lock.lock();
+                try {
+                    if (!e.inKernel()) {
+                        break;
+                    }
+                    if (h.closed) {
+                        e.abandoned = true;
+                        throw new IOException("the io_uring engine is closed");
+                    }
+                } finally {
+                    h.lock.unlock();
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    h.lock.lock();
+                    try {
+                        e.abandoned = true; // its completion closes what it opened
+                    } finally {
+                        h.lock.unlock();
+                    }
+                    throw new IOException(input.name() + ": open did not complete within "
+                            + options.readTimeout().toSeconds() + " s");
+                }
+                waitOnce(h, Math.min(TICK_NANOS, left));
+            }
+            h.lock.lock();
+            try {
+                release(e);
+                if (e.state == DONE) {
+                    openedAhead.increment();
+                    int fd = e.fd;
+                    e.fd = -1;
+                    try {
+                        return input.adopt(fd, e.stat);
+                    } catch (IOException | RuntimeException ex) {
+                        Dir.closeFd(fd);
+                        throw ex;
+                    }
+                }
+                // FAILED: an open refused for a reason of its own fails as the synchronous open would; a
+                // kernel without the operation (EINVAL, EOPNOTSUPP) or a lookup that raced a rename (EAGAIN)
+                // is opened synchronously
+                if (e.fd >= 0) {
+                    Dir.closeFd(e.fd); // the statx failed
+                    e.fd = -1;
+                    throw Dir.failure(input.name(), e.errno);
+                }
+                if (e.errno == Errno.EINVAL || e.errno == Errno.EOPNOTSUPP || e.errno == Errno.EAGAIN
+                        || e.errno == Errno.EINTR || e.errno == Errno.ENOSYS) {
+                    openedInline.increment();
+                    return null;
+                }
+                throw Dir.failure(input.name(), e.errno);
+            } finally {
+                h.lock.unlock();
+            }
+        }
+
+        /** Gives the entry's memory back once nothing of it is in the kernel. Under the lock. */
+        private void release(Entry e) {
+            if (!e.inKernel() && spare.size() < OPEN_AHEAD) {
+                spare.push(e.memory);
+            }
+        }
+
+        /** A file nobody will take: closed through the ring now, or when its operation in flight completes. */
+        private void abandon(Entry e) {
+            e.abandoned = true;
+            if (e.state == DONE || (e.state == FAILED && e.fd >= 0)) {
+                closeThroughRing(e);
+            }
+        }
+
+        private void closeThroughRing(Entry e) {
+            int fd = e.fd;
+            e.fd = -1;
+            long tag = tag(CLOSE);
+            if (!h.closed && h.ring.prepClose(fd, tag)) {
+                h.ahead.put(tag, e);
+                h.outstanding++;
+                busy++;
+                e.state = CLOSING;
+                h.ring.publish(); // submitted at the thread's next io_uring_enter
+            } else {
+                Dir.closeFd(fd); // the SQ is full, or the ring is going: close it here
+                e.state = GONE;
+            }
+        }
+
+        /** One completion of this lookahead's, under the ring's lock. */
+        void complete(Entry e, long op, int res) {
+            busy--;
+            if (op == CLOSE) {
+                e.state = GONE;
+                return;
+            }
+            if (op == OPEN) {
+                Faults faults = Faults.active;
+                if (faults != null && faults.ringOpenResult != 0 && res >= 0) {
+                    Dir.closeFd(res);
+                    res = faults.ringOpenResult;
+                }
+                if (res < 0) {
+                    e.state = FAILED;
+                    e.errno = -res;
+                    return;
+                }
+                e.fd = res;
+                if (e.abandoned) {
+                    closeThroughRing(e);
+                    return;
+                }
+                long tag = tag(STATX);
+                long base = LibC.address(e.memory);
+                try {
+                    while (!h.ring.prepStatx(e.fd, base + EMPTY, Dir.STATX_BASIC_STATS, base, tag)) {
+                        h.ring.enter(h.ring.publish(), 0);
+                    }
+                } catch (IOException | RuntimeException ex) {
+                    e.state = FAILED;
+                    e.errno = Errno.EIO;
+                    return;
+                }
+                h.ring.publish(); // submitted at the next io_uring_enter: the consumer's wait, or the next fill
+                h.ahead.put(tag, e);
+                h.outstanding++;
+                busy++;
+                e.state = STATING;
+                return;
+            }
+            // STATX
+            if (res < 0) {
+                e.state = FAILED;
+                e.errno = -res;
+            } else {
+                e.stat = Stat.ofStatx(e.memory, 0);
+                e.state = DONE;
+            }
+            if (e.abandoned) {
+                closeThroughRing(e);
+            }
+        }
+
+        /** Closes what was opened and not taken; waits (10 s at most) for what is still in the kernel. */
+        @Override
+        public void close() {
+            h.lock.lock();
+            try {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                while (!window.isEmpty()) {
+                    abandon(window.poll());
+                }
+            } finally {
+                h.lock.unlock();
+            }
+            if (threadAhead.get() == this) {
+                threadAhead.remove();
+            }
+            long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
+            try {
+                while (System.nanoTime() - deadline < 0) {
+                    h.lock.lock();
+                    try {
+                        if (busy <= 0 || h.closed) {
+                            break;
+                        }
+                    } finally {
+                        h.lock.unlock();
+                    }
+                    waitOnce(h, TICK_NANOS);
+                }
+            } catch (IOException | RuntimeException e) {
+                log.warn("io_uring open-ahead close: {}", e.toString());
+            }
+            if (busy() == 0) {
+                lookaheads.remove(this);
+            }
+        }
+
+        /** The engine closes: what was opened and not taken is closed, what is in the kernel when it completes. */
+        void abandonAll() {
+            h.lock.lock();
+            try {
+                closed = true;
+                while (!window.isEmpty()) {
+                    abandon(window.poll());
+                }
+            } finally {
+                h.lock.unlock();
+            }
+        }
+
+        /** What the ring still has of this lookahead (tests). */
+        int busy() {
+            h.lock.lock();
+            try {
+                return busy;
+            } finally {
+                h.lock.unlock();
+            }
+        }
+    }
+
+
 
     @Override
     Object attach() throws IOException {
@@ -373,6 +819,18 @@ public final class IoUringEngine extends AbstractEngine {
                     log.error("io_uring completion: {}", again.toString());
                 }
             }
+        } else if (op == OPEN || op == STATX || op == CLOSE) {
+            OpenAhead.Entry e = h.ahead.remove(userData);
+            if (e == null) {
+                staleCompletions.increment();
+                return;
+            }
+            h.outstanding--;
+            try {
+                e.owner().complete(e, op, res);
+            } catch (Throwable t) {
+                log.error("io_uring open-ahead completion failed: {}", t.toString());
+            }
         } else if (op == CANCEL || op == TIMEOUT || op == STOP) {
             h.outstanding--;
             h.timeoutArmed &= op != TIMEOUT;
@@ -450,6 +908,9 @@ public final class IoUringEngine extends AbstractEngine {
         // one deadline for every stage: what the shutdown left the engine (closeBy), else CLOSE_WAIT_NANOS
         long deadline = closeDeadline(CLOSE_WAIT_NANOS);
         closeReaders(deadline);
+        for (OpenAhead ahead : lookaheads.toArray(new OpenAhead[0])) {
+            ahead.abandonAll();
+        }
         if (reaper != null) {
             stopReaper(deadline);
         }

@@ -30,7 +30,11 @@ final class NativeFile extends OpenFile {
     }
 
     static NativeFile open(InputFile input, boolean wantDirect) throws IOException {
-        InputFile.Opened opened = input.open();
+        return of(input, input.open(), wantDirect);
+    }
+
+    /** The file of a descriptor already opened and checked ({@link InputFile#adopt}); takes it over. */
+    static NativeFile of(InputFile input, InputFile.Opened opened, boolean wantDirect) throws IOException {
         int fd = opened.fd();
         String path = input.name();
         try {

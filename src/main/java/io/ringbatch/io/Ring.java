@@ -271,6 +271,50 @@ final class Ring implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Prepares an {@code IORING_OP_OPENAT2} of the NUL-terminated path at {@code pathAddr} relative to
+     * {@code dirFd}, with the {@code struct open_how} at {@code howAddr}. Both stay valid until the
+     * completion.
+     */
+    boolean prepOpenat2(int dirFd, long pathAddr, long howAddr, long userData) {
+        int sqe = prepare(OP_OPENAT2, userData);
+        if (sqe < 0) {
+            return false;
+        }
+        sqes.putInt(sqe + SQE_FD, dirFd);
+        sqes.putLong(sqe + SQE_ADDR, pathAddr);
+        sqes.putInt(sqe + SQE_LEN, OPEN_HOW_SIZE);
+        sqes.putLong(sqe + SQE_OFF, howAddr);
+        return true;
+    }
+
+    /**
+     * Prepares an {@code IORING_OP_STATX} of {@code fd} itself ({@code AT_EMPTY_PATH} with the empty path
+     * at {@code emptyPathAddr}) into the {@code struct statx} at {@code statxAddr}, valid until the completion.
+     */
+    boolean prepStatx(int fd, long emptyPathAddr, int mask, long statxAddr, long userData) {
+        int sqe = prepare(OP_STATX, userData);
+        if (sqe < 0) {
+            return false;
+        }
+        sqes.putInt(sqe + SQE_FD, fd);
+        sqes.putLong(sqe + SQE_ADDR, emptyPathAddr);
+        sqes.putInt(sqe + SQE_LEN, mask);
+        sqes.putLong(sqe + SQE_OFF, statxAddr);
+        sqes.putInt(sqe + SQE_RW_FLAGS, LibC.AT_EMPTY_PATH);
+        return true;
+    }
+
+    /** Prepares an {@code IORING_OP_CLOSE} of {@code fd}. */
+    boolean prepClose(int fd, long userData) {
+        int sqe = prepare(OP_CLOSE, userData);
+        if (sqe < 0) {
+            return false;
+        }
+        sqes.putInt(sqe + SQE_FD, fd);
+        return true;
+    }
+
     /** Prepares a no-op, which completes at once with result 0. */
     boolean prepNop(long userData) {
         int sqe = prepare(OP_NOP, userData);

@@ -42,6 +42,15 @@ public record Stat(long dev, long ino, int mode, long nlink, long size, long mti
         };
     }
 
+    /** The basic fields of a {@code struct statx} at {@code at} in {@code s} (native order). */
+    static Stat ofStatx(java.nio.ByteBuffer s, int at) {
+        // nlink u32 @16, mode u16 @28, ino @32, size @40, mtime {s64, u32} @112, dev major/minor @136/140
+        long mtime = s.getLong(at + 112) * 1_000_000_000L + (s.getInt(at + 120) & 0xffffffffL);
+        long dev = makedev(s.getInt(at + 136) & 0xffffffffL, s.getInt(at + 140) & 0xffffffffL);
+        return new Stat(dev, s.getLong(at + 32), s.getShort(at + 28) & 0xffff, s.getInt(at + 16) & 0xffffffffL,
+                s.getLong(at + 40), mtime);
+    }
+
     /** glibc's {@code makedev}: how {@code st_dev} packs statx's major and minor numbers. */
     static long makedev(long major, long minor) {
         return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8) | ((minor & 0xffffff00L) << 12)

@@ -95,5 +95,12 @@ final class Uring {
     static final byte OP_NOP = 0;
     static final byte OP_TIMEOUT = 11;
     static final byte OP_ASYNC_CANCEL = 14;
+    static final byte OP_CLOSE = 19; // Linux 5.6
+    static final byte OP_STATX = 21; // Linux 5.6
     static final byte OP_READ = 22;
+    static final byte OP_OPENAT2 = 28; // Linux 5.6
+
+    // struct open_how (openat2) and struct statx
+    static final int OPEN_HOW_SIZE = 24;
+    static final int STATX_SIZE = 256;
 }

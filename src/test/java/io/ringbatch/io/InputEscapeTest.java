@@ -22,11 +22,14 @@ import org.junit.jupiter.params.provider.CsvSource;
  * at the worst moment (through the seam just before the open, with an atomic exchange) is refused or
  * failed as changed, and nothing outside the root is read: a file swapped for a link, a directory on the
  * way swapped for a link, a FIFO swapped in for a file (no hang), another file renamed over the planned
- * one. Each with openat2 and once more with the component-by-component fallback.
+ * one. Each with openat2 and once more with the component-by-component fallback, and with the file opened
+ * ahead through the ring ({@link IoEngine#openAhead}: IORING_OP_OPENAT2 and STATX of the descriptor), where
+ * the same swaps must meet the same refusals.
  */
 @Timeout(60)
-@ParameterizedClass(name = "{0}, openat2={1}")
-@CsvSource({"io_uring, true", "io_uring, false", "blocking, true", "blocking, false"})
+@ParameterizedClass(name = "{0}, openat2={1}, ahead={2}")
+@CsvSource({"io_uring, true, false", "io_uring, false, false", "blocking, true, false", "blocking, false, false",
+        "io_uring, true, true", "io_uring, false, true", "blocking, true, true"})
 class InputEscapeTest {
     private static final String SECRET = "TOPSECRET outside the root\n";
 
@@ -35,6 +38,9 @@ class InputEscapeTest {
 
     @Parameter(1)
     boolean openat2;
+
+    @Parameter(2)
+    boolean ahead;
 
     @TempDir
     Path tmp;
@@ -72,7 +78,22 @@ class InputEscapeTest {
     }
 
     private String readAll(Dir dir, InputFile.Expected expected) throws IOException {
-        try (BlockReader reader = engine.open(InputFile.beneath(dir, "sub/f.txt", expected), 0, -1, 1)) {
+        InputFile input = InputFile.beneath(dir, "sub/f.txt", expected);
+        long inlineBefore = engine instanceof IoUringEngine u ? u.openedInline() : 0;
+        try (IoEngine.Lookahead lookahead = ahead ? engine.openAhead(java.util.List.of(input).iterator())
+                : IoEngine.Lookahead.NONE) {
+            return read(input);
+        } finally {
+            if (engine instanceof IoUringEngine u && ahead && openat2) {
+                // the ring's open was the one that ran (or refused), not the synchronous fallback
+                assertThat(u.ringOpens()).isTrue();
+                assertThat(u.openedInline()).isEqualTo(inlineBefore);
+            }
+        }
+    }
+
+    private String read(InputFile input) throws IOException {
+        try (BlockReader reader = engine.open(input, 0, -1, 1)) {
             StringBuilder out = new StringBuilder();
             Block b;
             while ((b = reader.next()) != null) {
@@ -87,8 +108,12 @@ class InputEscapeTest {
 
     @Test
     void theUntouchedFileIsRead() throws IOException {
+        long aheadBefore = engine instanceof IoUringEngine u ? u.openedAhead() : 0;
         try (Dir dir = Dir.open(root)) {
             assertThat(readAll(dir, planned(dir))).isEqualTo("inside\n");
+        }
+        if (engine instanceof IoUringEngine u) {
+            assertThat(u.openedAhead() - aheadBefore).isEqualTo(ahead && openat2 ? 1 : 0);
         }
     }
 
