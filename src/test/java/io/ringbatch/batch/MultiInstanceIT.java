@@ -23,7 +23,9 @@ import tools.jackson.databind.JsonNode;
  * pods of the chart's StatefulSet): a job runs on the instance that claimed it; an instance starting up
  * leaves the other's running job alone; a job stopped through one instance and restarted through the
  * other runs again where its work directory is; a job that a shutdown interrupted waits for its own
- * instance, which resumes it.
+ * instance, which resumes it. This is PostgreSQL without cluster mode ({@code ringbatch.cluster.enabled=false}):
+ * each job's partitions on its own instance, the work files in that instance's data dir; ClusterIT runs the
+ * cluster.
  */
 @Timeout(300)
 class MultiInstanceIT {
@@ -45,6 +47,7 @@ class MultiInstanceIT {
         props.put("spring.datasource.url", postgres.url());
         props.put("spring.datasource.username", LocalPostgres.USER);
         props.put("spring.datasource.password", "");
+        props.put("ringbatch.cluster.enabled", "false");
         // as arguments: they must win over the H2 URL of the service's own application.yml
         return new SpringApplicationBuilder(RingbatchApplication.class, ListOperation.Config.class)
                 .run(props.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new));
