@@ -13,10 +13,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.springframework.batch.core.job.JobExecution;
 import org.springframework.batch.core.scope.context.ChunkContext;
 import org.springframework.batch.core.step.StepContribution;
@@ -265,7 +266,7 @@ class FinishTasklet implements Tasklet {
         report.put("workerWaitSeconds", state.waitNanos() / 1e9);
         report.put("workerBusySeconds", state.busyNanos() / 1e9);
         report.put("skipped", skipped(pipeline.skipped(execution),
-                plan.files().stream().map(Plan.FileEntry::path).toList()));
+                () -> plan.files().stream().map(Plan.FileEntry::path).iterator()));
         JobFiles.writeAtomically(staging, REPORT, JobFiles.JSON.writerWithDefaultPrettyPrinter()
                 .writeValueAsBytes(report));
     }
@@ -275,15 +276,30 @@ class FinishTasklet implements Tasklet {
      * UTF-8 as \xHH), nameBase64 the exact bytes. A worker records "path: reason" with the path as a byte
      * string; the longest planned path that prefixes the entry is its path (a name may hold ": " too).
      */
-    static List<Map<String, String>> skipped(List<String> entries, List<String> planned) {
-        List<String> paths = new ArrayList<>(planned);
-        paths.sort(Comparator.comparingInt(String::length).reversed());
+    static List<Map<String, String>> skipped(List<String> entries, Iterable<String> planned) {
         List<Map<String, String>> out = new ArrayList<>();
+        if (entries.isEmpty()) {
+            return out;
+        }
+        // one pass over the plan's paths (a view, never a list of them all), looking each up among the
+        // prefixes the entries could have: linear in the files, not files times entries
+        Set<String> candidates = new HashSet<>();
+        for (String entry : entries) {
+            for (int i = entry.indexOf(": "); i >= 0; i = entry.indexOf(": ", i + 1)) {
+                candidates.add(entry.substring(0, i));
+            }
+        }
+        Set<String> paths = new HashSet<>();
+        for (String p : planned) {
+            if (candidates.contains(p)) {
+                paths.add(p);
+            }
+        }
         for (String entry : entries) {
             String name = null;
-            for (String p : paths) {
-                if (entry.startsWith(p + ": ")) {
-                    name = p;
+            for (int i = entry.lastIndexOf(": "); i >= 0; i = entry.lastIndexOf(": ", i - 1)) {
+                if (paths.contains(entry.substring(0, i))) {
+                    name = entry.substring(0, i); // the longest planned path first
                     break;
                 }
             }

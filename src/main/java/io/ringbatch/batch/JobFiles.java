@@ -137,16 +137,14 @@ public final class JobFiles {
         }
     }
 
+    /** Writes the plan as a stream ({@link PlanFile}): a plan of a million files is not one array of bytes. */
     public void writePlan(Plan plan) throws IOException {
-        try (Dir work = open()) {
-            writeAtomically(work, "plan.json", JSON.writeValueAsBytes(plan));
-        }
+        PlanFile.write(this, plan);
     }
 
+    /** Reads the plan as a stream ({@link PlanFile}), into the plan's compact arrays; older plan.json too. */
     public Plan readPlan() throws IOException {
-        try (Dir work = open()) {
-            return JSON.readValue(read(work, "plan.json"), Plan.class);
-        }
+        return PlanFile.read(this);
     }
 
     /** A work file beneath the job's work directory for reading, or null when it does not exist. */

@@ -88,6 +88,8 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
     private PartitionSink sink;
     private StopRegistry.Signal stop;
     private PieceCursor cursor;
+    /** The partition's next files, opened and checked ahead of the reader by the engine (io_uring). */
+    private IoEngine.Lookahead lookahead;
 
     private PieceProcessor processor;
     private int processorPiece = -1;
@@ -164,6 +166,9 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
         }
         stop = stops.signal(files.jobId(), work);
         sink = new PartitionSink(state, stop);
+        // from where this attempt resumes, in the order nextBlock opens them, on this (the step's) thread,
+        // which is the one that reads: over many small files the opens and stats overlap the reads
+        lookahead = engine.openAhead(plan.inputs(state.pieceIndex, endPiece, root, instanceId, !allowHardLinks));
         long total = 0;
         int fileCount = 0;
         for (int i = firstPiece; i < endPiece; i++) {
@@ -197,6 +202,10 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
         if (cursor != null) {
             cursor.close();
             cursor = null;
+        }
+        if (lookahead != null) {
+            lookahead.close(); // before the root whose descriptor its opens are beneath
+            lookahead = null;
         }
         if (root != null) {
             root.close();
