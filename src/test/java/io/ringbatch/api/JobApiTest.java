@@ -485,7 +485,7 @@ class JobApiTest {
                 .findFirst().orElseThrow();
         assertThat(list.path("description").asString()).isNotBlank();
         assertThat(list.path("split").asString()).isEqualTo("WHOLE");
-        assertThat(list.path("parameters").findValuesAsString("name")).containsExactly("delayMillis", "pattern", "mode");
+        assertThat(list.path("parameters").findValuesAsString("name")).containsExactly("delayMillis", "pattern", "mode", "failWhile");
         JsonNode mode = list.path("parameters").get(2);
         assertThat(mode.path("type").asString()).isEqualTo("enum");
         assertThat(mode.path("defaultValue").asString()).isEqualTo("names");

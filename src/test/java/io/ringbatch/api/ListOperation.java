@@ -22,7 +22,9 @@ import java.util.regex.PatternSyntaxException;
  * A test operation that lists the files it read: {@code files.txt} holds {@code <path>\t<bytes>} per file
  * in plan order, and {@code nested/dir/count.txt} the number of files (so that outputs have a nested
  * path). {@code delayMillis} makes each block take that long (slow jobs to stop, queue and watch);
- * {@code pattern} must be a valid regex (to test parameter errors); {@code mode} is an enum.
+ * {@code pattern} must be a valid regex (to test parameter errors); {@code mode} is an enum. {@code failWhile}
+ * names a file: each piece fails while it exists (a job that fails, and runs once it is gone, whenever its
+ * files were opened: the engine may open them ahead of the reader).
  */
 public class ListOperation implements Operation {
     public static final String NAME = "test-list";
@@ -42,7 +44,8 @@ public class ListOperation implements Operation {
         return List.of(
                 new ParameterSpec("delayMillis", "integer", false, "0", List.of("0", "60000"), "sleep per block"),
                 new ParameterSpec("pattern", "string", false, null, List.of(), "a regular expression"),
-                new ParameterSpec("mode", "enum", false, "names", List.of("names", "sizes"), "what to list"));
+                new ParameterSpec("mode", "enum", false, "names", List.of("names", "sizes"), "what to list"),
+                new ParameterSpec("failWhile", "string", false, null, List.of(), "fail each piece while this file exists"));
     }
 
     @Override
@@ -77,6 +80,12 @@ public class ListOperation implements Operation {
                     }
                     out.put("mode", (String) v);
                 }
+                case "failWhile" -> {
+                    if (!(v instanceof String s) || s.isEmpty()) {
+                        throw new InvalidParameterException("failWhile", "must be a path");
+                    }
+                    out.put("failWhile", s);
+                }
                 case "explode" -> throw new IllegalStateException("java.lang.IllegalStateException: a bug in the op");
                 default -> throw new InvalidParameterException(e.getKey(), "unknown parameter");
             }
@@ -97,6 +106,7 @@ public class ListOperation implements Operation {
     @Override
     public PieceProcessor open(Map<String, String> params, Piece piece, Serializable resume) {
         long delay = Long.parseLong(params.getOrDefault("delayMillis", "0"));
+        String failWhile = params.get("failWhile");
         return new PieceProcessor() {
             long bytes;
 
@@ -121,6 +131,9 @@ public class ListOperation implements Operation {
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
+                }
+                if (failWhile != null && java.nio.file.Files.exists(java.nio.file.Path.of(failWhile))) {
+                    throw new IOException(piece.path() + ": failing while " + failWhile + " exists");
                 }
                 out.record(ByteBuffer.wrap(io.ringbatch.io.FileNames.raw(piece.path() + "\t" + bytes + "\n")));
             }

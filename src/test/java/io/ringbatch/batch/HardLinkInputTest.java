@@ -95,11 +95,13 @@ class HardLinkInputTest {
 
             // a link made after planning is caught when the file is opened
             Path lateRoot = Files.createDirectories(dir.resolve("input/late"));
-            for (int i = 0; i < 10; i++) {
+            // more files before it than the io_uring engine opens ahead of the reader (16), so that the last
+            // one is opened (and its links counted on the descriptor) after the link is made
+            for (int i = 0; i < 40; i++) {
                 Files.writeString(lateRoot.resolve(String.format("a-%02d.txt", i)), "line " + i + "\n");
             }
             Files.writeString(lateRoot.resolve("z-last.txt"), "planned with one link\n");
-            CopyOperation.delayMillis = 200;
+            CopyOperation.delayMillis = 100;
             try {
                 String id = "late";
                 runner.start(new JobDefinition(id, "copy-whole", Map.of(), lateRoot, List.of(), List.of(), output(id),
