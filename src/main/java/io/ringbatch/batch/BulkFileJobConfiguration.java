@@ -159,13 +159,15 @@ public class BulkFileJobConfiguration {
     @StepScope
     PartitionWork partitionWork(@Value("#{jobParameters['jobId']}") String jobId,
                                 @Value("#{stepExecutionContext['partition']}") Integer partition,
-                                @Value("#{stepExecution.id}") Long attempt, Pipeline pipeline)
+                                @Value("#{stepExecution.id}") Long attempt, Pipeline pipeline,
+                                RingbatchProperties properties)
             throws java.io.IOException {
         JobFiles files = pipeline.files(jobId);
         return new PartitionWork(files, pipeline.plan(jobId), files.readDefinition(),
                 pipeline.operation(files.readDefinition().operation()), pipeline.engine(), partition, attempt,
                 pipeline.inputRoots(), pipeline.instanceId(), pipeline.stops())
-                .commitEvery(pipeline.commitInterval(), pipeline.commitBytes(), pipeline.commitTime());
+                .commitEvery(pipeline.commitInterval(), pipeline.commitBytes(), pipeline.commitTime())
+                .openAhead(properties.io().openAhead());
     }
 
     @Bean

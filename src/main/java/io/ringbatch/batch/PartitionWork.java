@@ -95,6 +95,9 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
     private int processorPiece = -1;
     private boolean allowHardLinks;
 
+    /** Whether the engine may open the partition's next files ahead of the reader. */
+    private boolean openAhead = true;
+
     /** What one item (one commit) holds at most: blocks, input bytes, time. */
     private int commitBlocks = 64;
     private long commitBytes = Long.MAX_VALUE;
@@ -146,6 +149,12 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
         return this;
     }
 
+    /** Whether the engine may open the partition's next files ahead of the reader ({@code ringbatch.io.open-ahead}). */
+    PartitionWork openAhead(boolean on) {
+        this.openAhead = on;
+        return this;
+    }
+
     // ---- ItemStream -------------------------------------------------------------------------------
 
     @Override
@@ -168,7 +177,9 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
         sink = new PartitionSink(state, stop);
         // from where this attempt resumes, in the order nextBlock opens them, on this (the step's) thread,
         // which is the one that reads: over many small files the opens and stats overlap the reads
-        lookahead = engine.openAhead(plan.inputs(state.pieceIndex, endPiece, root, instanceId, !allowHardLinks));
+        if (openAhead) {
+            lookahead = engine.openAhead(plan.inputs(state.pieceIndex, endPiece, root, instanceId, !allowHardLinks));
+        }
         long total = 0;
         int fileCount = 0;
         for (int i = firstPiece; i < endPiece; i++) {

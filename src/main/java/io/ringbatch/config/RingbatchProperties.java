@@ -123,6 +123,8 @@ public record RingbatchProperties(
      *                        submits and reaps itself) or {@code shared} (one ring and a reaper thread)
      * @param readTimeout     a read that takes longer is cancelled and its partition fails (it restarts
      *                        from its last commit like any failure)
+     * @param openAhead       a partition's next files opened and checked ahead of its reader, through the
+     *                        worker's ring (io_uring, per-thread topology); off, each at its use
      */
     public record Io(
             @DefaultValue("auto") @NotNull IoEngines.Mode engine,
@@ -133,7 +135,8 @@ public record RingbatchProperties(
             @DefaultValue("128") @Min(1) int bufferPoolSize,
             @DefaultValue("4") @Min(1) int blockingThreads,
             @DefaultValue("per-thread") @NotNull IoOptions.Topology topology,
-            @DefaultValue("60s") @NotNull java.time.Duration readTimeout) {
+            @DefaultValue("60s") @NotNull java.time.Duration readTimeout,
+            @DefaultValue("true") boolean openAhead) {
 
         /** Validated as {@code ringbatch.io.block-size-valid}: a whole number of 4 KiB pages, at most 1 GiB. */
         @AssertTrue(message = "ringbatch.io.block-size must be a multiple of 4KB, between 4KB and 1GB")

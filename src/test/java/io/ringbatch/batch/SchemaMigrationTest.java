@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.MigrationInfo;
@@ -83,12 +84,24 @@ class SchemaMigrationTest {
 
     /** A start-up as {@code java -jar} with arguments (they beat application.yml's H2 URL). */
     private ConfigurableApplicationContext start(String instance, String... more) {
+        return start(null, instance, more);
+    }
+
+    /**
+     * As {@link #start(String, String...)}, running {@code beforeRefresh} once the environment and logging are
+     * ready and before the context refreshes (where Flyway migrates).
+     */
+    private ConfigurableApplicationContext start(Runnable beforeRefresh, String instance, String... more) {
         List<String> args = new ArrayList<>(List.of("--server.port=0", "--spring.main.banner-mode=off",
                 "--ringbatch.instance-id=" + instance, "--ringbatch.data-dir=" + dataDir(instance),
                 "--ringbatch.input-roots=" + dir.resolve("input"), "--ringbatch.output-root=" + dir.resolve("output"),
                 "--ringbatch.security.admin-password=" + ApiHttp.ADMIN_PW));
         args.addAll(Arrays.asList(more));
-        return new SpringApplicationBuilder(RingbatchApplication.class).run(args.toArray(String[]::new));
+        SpringApplicationBuilder builder = new SpringApplicationBuilder(RingbatchApplication.class);
+        if (beforeRefresh != null) {
+            builder.initializers(context -> beforeRefresh.run());
+        }
+        return builder.run(args.toArray(String[]::new));
     }
 
     private Path dataDir(String instance) {
@@ -283,8 +296,12 @@ class SchemaMigrationTest {
         }
 
         private ConfigurableApplicationContext startOnPostgres(String instance) {
+            return startOnPostgres(null, instance);
+        }
+
+        private ConfigurableApplicationContext startOnPostgres(Runnable beforeRefresh, String instance) {
             // cluster mode (on with PostgreSQL) sends partitions to every instance: one work dir for all
-            return start(instance, "--spring.datasource.url=" + postgres.url(),
+            return start(beforeRefresh, instance, "--spring.datasource.url=" + postgres.url(),
                     "--spring.datasource.username=" + LocalPostgres.USER, "--spring.datasource.password=",
                     "--ringbatch.work-dir=" + dir.resolve("work"));
         }
@@ -308,10 +325,27 @@ class SchemaMigrationTest {
             ExecutorService pool = Executors.newFixedThreadPool(names.size());
             CyclicBarrier together = new CyclicBarrier(names.size());
             List<Future<ConfigurableApplicationContext>> starts = new ArrayList<>();
+            // Spring Boot's logging set-up writes system properties, which races between contexts starting
+            // in one JVM (ConcurrentModificationException): that part goes one at a time, and the contexts
+            // refresh (Flyway migrates) together
+            ReentrantLock setUp = new ReentrantLock();
             for (String name : names) {
                 starts.add(pool.submit(() -> {
-                    together.await();
-                    return startOnPostgres(name);
+                    setUp.lock();
+                    try {
+                        return startOnPostgres(() -> {
+                            setUp.unlock();
+                            try {
+                                together.await(60, TimeUnit.SECONDS);
+                            } catch (Exception e) {
+                                throw new IllegalStateException(e);
+                            }
+                        }, name);
+                    } finally {
+                        if (setUp.isHeldByCurrentThread()) {
+                            setUp.unlock();
+                        }
+                    }
                 }));
             }
             List<ConfigurableApplicationContext> apps = new ArrayList<>();
