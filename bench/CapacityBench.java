@@ -116,16 +116,20 @@ public class CapacityBench {
     /** Peak connections of the instance during a window, from pg_stat_activity. */
     static final class Sampler extends Thread {
         final AtomicBoolean done = new AtomicBoolean();
+        /** The window's start by the database's clock: the pool's connections are older (Hikari opens them at start-up). */
+        final String since;
+
+        Sampler(String since) {
+            this.since = since;
+        }
+
         int total, leases, listeners, pool, samples;
 
         @Override
         public void run() {
             while (!done.get()) {
                 try {
-                    String[] r = psql("postgres", "SELECT count(*), count(*) FILTER (WHERE pid IN (SELECT pid FROM pg_locks"
-                            + " WHERE locktype = 'advisory' AND granted) OR query ~ '^(SELECT pg_try_advisory_lock|INSERT INTO RB_LEASE"
-                            + "|SELECT pg_advisory_unlock_all|DELETE FROM RB_LEASE WHERE STEP_EXECUTION_ID = \\$1 AND INSTANCE_ID)'"
-                            + " OR (query LIKE 'SET application_name%' AND backend_start > now() - interval '10 seconds')),"
+                    String[] r = psql("postgres", "SELECT count(*), count(*) FILTER (WHERE backend_start >= '" + since + "' AND query NOT LIKE 'LISTEN%'),"
                             + " count(*) FILTER (WHERE query LIKE 'LISTEN%')"
                             + " FROM pg_stat_activity WHERE datname = 'ringbatch' AND usename = 'ringbatch'"
                             + " AND backend_type = 'client backend'").get(0);
@@ -162,7 +166,7 @@ public class CapacityBench {
     static Job measure(ClusterBench.Instance api, String name, String label, List<String> extra, Path root,
                        Path work, double settleSeconds) throws Exception {
         settle(settleSeconds);
-        Sampler sampler = new Sampler();
+        Sampler sampler = new Sampler(one("postgres", "SELECT now()"));
         Snap a = snap();
         sampler.start();
         Path out = work.resolve("out").resolve("capacity-" + name + "-" + System.nanoTime());
@@ -512,11 +516,11 @@ public class CapacityBench {
                 + " 32 text files, %d MiB, seed %d; operation checksum sha256 (whole files)%n", workers, heap, size >> 20, seed));
         t.append(String.format(Locale.ROOT, "- PostgreSQL: fsync on, synchronous_commit on, `max_connections` %s,"
                 + " `pg_stat_statements.track=top`; the benchmark's own queries run as role `capmon` and are not counted%n%n", maxConn));
-        t.append("### The jobs\n\n| job | configuration | partitions | commits | job s | window s | statements | transactions | WAL bytes | tuples ins+upd+del | manager poll statements | peak connections (pool + leases + listener) |\n");
+        t.append("### The jobs\n\n| job | configuration | partitions | commits | job s | window s | statements | transactions | WAL bytes | tuples ins+upd+del | manager poll statements | peak connections: all (pool, leases, listener, each its own peak) |\n");
         t.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (Job j : measured) {
             Window w = j.w();
-            t.append(String.format(Locale.ROOT, "| %s | %s | %d | %d | %.2f | %.1f | %d | %d | %,d | %d | %.0f | %d (%d + %d + %d) |%n",
+            t.append(String.format(Locale.ROOT, "| %s | %s | %d | %d | %.2f | %.1f | %d | %d | %,d | %d | %.0f | %d (%d, %d, %d) |%n",
                     j.name(), j.label(), j.partitions(), j.commits(), j.jobSeconds(), w.seconds(),
                     w.stmts().values().stream().mapToLong(Stmt::calls).sum(), w.xacts(), w.wal(), w.ins() + w.upd() + w.del(),
                     pollCalls[measured.indexOf(j)], j.conns().total, j.conns().pool, j.conns().leases, j.conns().listeners));
