@@ -67,6 +67,8 @@ run_pg "$pgbin/createdb" -h 127.0.0.1 -p "$port" -U ringbatch ringbatch
 fsync_out=$(run_pg "$pgbin/pg_test_fsync" -s 1 -f "$cw/pgdata/fsync.test" 2>&1 || true)
 
 log=$work/capacity-bench.log
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+busy_start=$(top -b -n 2 -d 1 -w 200 2>/dev/null | awk '/^top -/ {n++} n == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 > 20 {print $9 "% " $12}' | head -3 | paste -sd ';' - || true)
 set +e
 java -Xmx512m -cp "$work/capacity-classes" CapacityBench --jar "$jar" --pg-url "jdbc:postgresql://127.0.0.1:$port/ringbatch" \
   --pgbin "$pgbin" --port "$port" --table "$cw/table.md" "${args[@]}" 2>&1 | tee "$log"
@@ -91,7 +93,8 @@ fi
   echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); nproc $(nproc)$virt"
   echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo); kernel $(uname -srm)"
   echo "- $(java -version 2>&1 | head -1); PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}'), on $(df -T "$cw/pgdata" | awk 'NR==2 {print $2 " (" $1 ")"}')"
-  echo "- load average when the run ended: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- load average when the measurement began: $load_start; when the run ended: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- other processes above 20 % CPU (top, over 1 s) when it began: ${busy_start:-none}"
   echo "- the disk's fsync (\`pg_test_fsync -s 1\`, one 8 kB write):"
   echo
   echo '```'
