@@ -284,7 +284,7 @@ public class CapacityBench {
         String pgUrl = null;
         String jar = null;
         String heap = "512m";
-        long size = 256L << 20;
+        long size = 512L << 20;
         long seed = 42;
         int workers = 2;
         int idleSeconds = 20;

@@ -2,7 +2,7 @@
 # What the cluster mode asks of PostgreSQL, and what PostgreSQL gives on this machine, in one command
 # (see bench/README.md, "The capacity benchmark"; docs/scale-out.md, "Capacity: the method"):
 #
-#   bench/run-capacity.sh [--size 256m] [--workers 2] [--seconds 15] [--clients 1,4,16,64] [--idle 20]
+#   bench/run-capacity.sh [--size 512m] [--workers 2] [--seconds 15] [--clients 1,4,16,64] [--idle 20]
 #                         [--heap 512m] [--jar target/ringbatch-x.jar] [--results bench/RESULTS-capacity.md]
 #
 # Starts a PostgreSQL server of its own (Debian's postgresql, installed if missing, as .ci/run does) with
