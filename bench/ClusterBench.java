@@ -56,19 +56,26 @@ public class ClusterBench {
         final HttpClient http = HttpClient.newHttpClient();
 
         Instance(Member m, String jar, String heap, Path root, Path work, String pgUrl) throws Exception {
+            this(m, jar, heap, root, work, pgUrl, List.of());
+        }
+
+        /** {@code extra}: further arguments of the service (CapacityBench: the commit cadence, the split size). */
+        Instance(Member m, String jar, String heap, Path root, Path work, String pgUrl, List<String> extra)
+                throws Exception {
             try (ServerSocket s = new ServerSocket(0)) {
                 port = s.getLocalPort();
             }
             Path data = work.resolve("data-" + m.id());
             deleteTree(data);
-            List<String> cmd = List.of("java", "-Xmx" + heap, "-jar", jar, "--server.port=" + port,
+            List<String> cmd = new ArrayList<>(List.of("java", "-Xmx" + heap, "-jar", jar, "--server.port=" + port,
                     "--ringbatch.instance-id=" + m.id(), "--ringbatch.role=" + m.role(),
                     "--ringbatch.workers=" + m.threads(), "--ringbatch.cluster.enabled=" + m.cluster(),
                     "--ringbatch.data-dir=" + data, "--ringbatch.work-dir=" + work.resolve("jobs"),
                     "--ringbatch.input-roots=" + root, "--ringbatch.output-root=" + work.resolve("out"),
                     "--ringbatch.security.admin-password=" + PASSWORD,
                     "--spring.datasource.url=" + pgUrl, "--spring.datasource.username=ringbatch",
-                    "--spring.datasource.password=", "--logging.level.root=WARN");
+                    "--spring.datasource.password=", "--logging.level.root=WARN"));
+            cmd.addAll(extra);
             process = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(work.resolve(m.id() + ".log").toFile())).start();
             for (int i = 0; ; i++) {
