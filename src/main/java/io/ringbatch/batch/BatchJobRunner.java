@@ -133,7 +133,12 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             throw new JobRunnerException("cannot restart job " + jobId + ": cannot write to its work dir: "
                     + e.getMessage(), e);
         }
-        finishLine.reset(jobId);
+        try {
+            finishLine.reset(jobId);
+        } catch (org.springframework.dao.DataAccessException e) {
+            throw new JobRunnerException("cannot restart job " + jobId + ": cannot reset its finish line in the job"
+                    + " repository: " + e.getMessage(), e);
+        }
         try {
             synchronized (launches) {
                 jobEnd.launching(jobId);
@@ -160,7 +165,14 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             throw new JobRunnerException("job " + jobId + " is " + last.getStatus() + "; only a running job can stop",
                     true);
         }
-        if (!finishLine.stop(jobId)) {
+        boolean mayStop;
+        try {
+            mayStop = finishLine.stop(jobId);
+        } catch (org.springframework.dao.DataAccessException e) {
+            throw new JobRunnerException("job " + jobId + " could not be stopped: the job repository's finish line"
+                    + " did not answer: " + e.getMessage(), e);
+        }
+        if (!mayStop) {
             throw new JobRunnerException("job " + jobId + " is completing: its output is in place", true);
         }
         if (last.getStatus() == BatchStatus.STOPPING) {
