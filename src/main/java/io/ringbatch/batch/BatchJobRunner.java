@@ -56,6 +56,8 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
     private final BulkFileJobConfiguration.JobEnd jobEnd;
     private final RingbatchProperties properties;
     private final JobOwnership ownership;
+    /** Between a stop and the finish step's rename, on every instance of the repository. */
+    private final FinishLine finishLine;
     /** What running jobs get to stop at shutdown: Spring's own wait for each shutdown phase. */
     private final Duration shutdownTimeout;
     /** Where the jobs and their partitions run: they wait at their destruction for what is left of it. */
@@ -66,7 +68,9 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
                           org.springframework.beans.factory.ObjectProvider<JobOwnership> ownership,
                           LifecycleProperties lifecycle,
                           @Qualifier("ringbatchWorkers") ThreadPoolTaskExecutor workers,
-                          @Qualifier("ringbatchJobLauncher") ThreadPoolTaskExecutor launcher) {
+                          @Qualifier("ringbatchJobLauncher") ThreadPoolTaskExecutor launcher,
+                          FinishLine finishLine) {
+        this.finishLine = finishLine;
         this.shutdownTimeout = lifecycle.getTimeoutPerShutdownPhase();
         this.executors = List.of(launcher, workers);
         this.ownership = ownership.getIfAvailable(() -> jobId -> true);
@@ -79,7 +83,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
         this.properties = properties;
         // an ended execution keeps no stop signal (a restart starts with a fresh one)
         jobEnd.add(jobId -> pipeline.stops().reset(jobId));
-        jobEnd.add(FinishTasklet.FinishLine::reset);
+        jobEnd.add(finishLine::reset);
     }
 
     @Override
@@ -89,7 +93,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             files.writeDefinition(definition);
             Planner.recordHardLinkPolicy(files, properties.input().allowHardLinks());
             pipeline.stops().reset(files.jobId());
-            FinishTasklet.FinishLine.reset(definition.jobId());
+            finishLine.reset(definition.jobId());
             synchronized (launches) {
                 jobEnd.launching(definition.jobId());
                 JobExecution execution = operator.start(job, RunStates.parameters(definition.jobId()));
@@ -129,7 +133,12 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             throw new JobRunnerException("cannot restart job " + jobId + ": cannot write to its work dir: "
                     + e.getMessage(), e);
         }
-        FinishTasklet.FinishLine.reset(jobId);
+        try {
+            finishLine.reset(jobId);
+        } catch (org.springframework.dao.DataAccessException e) {
+            throw new JobRunnerException("cannot restart job " + jobId + ": cannot reset its finish line in the job"
+                    + " repository: " + e.getMessage(), e);
+        }
         try {
             synchronized (launches) {
                 jobEnd.launching(jobId);
@@ -156,7 +165,14 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             throw new JobRunnerException("job " + jobId + " is " + last.getStatus() + "; only a running job can stop",
                     true);
         }
-        if (!FinishTasklet.FinishLine.stop(jobId)) {
+        boolean mayStop;
+        try {
+            mayStop = finishLine.stop(jobId);
+        } catch (org.springframework.dao.DataAccessException e) {
+            throw new JobRunnerException("job " + jobId + " could not be stopped: the job repository's finish line"
+                    + " did not answer: " + e.getMessage(), e);
+        }
+        if (!mayStop) {
             throw new JobRunnerException("job " + jobId + " is completing: its output is in place", true);
         }
         if (last.getStatus() == BatchStatus.STOPPING) {
@@ -422,7 +438,7 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
      * user stopped before the shutdown (still STOPPING: it stays stopped, and is not resumed).
      */
     private boolean stopForShutdown(String jobId, JobExecution execution) throws Exception {
-        if (execution.getStatus() == BatchStatus.STOPPING || !FinishTasklet.FinishLine.stop(jobId)) {
+        if (execution.getStatus() == BatchStatus.STOPPING || !finishLine.stop(jobId)) {
             return false;
         }
         java.nio.file.Files.createDirectories(pipeline.files(jobId).dir());

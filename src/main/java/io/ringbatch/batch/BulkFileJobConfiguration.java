@@ -130,8 +130,10 @@ public class BulkFileJobConfiguration {
     }
 
     @Bean
-    Step finish(JobRepository repository, PlatformTransactionManager tm, Pipeline pipeline, Clock clock) {
-        return new StepBuilder("finish", repository).tasklet(new FinishTasklet(pipeline, clock), tm).build();
+    Step finish(JobRepository repository, PlatformTransactionManager tm, Pipeline pipeline, Clock clock,
+                FinishLine finishLine) {
+        return new StepBuilder("finish", repository).tasklet(new FinishTasklet(pipeline, clock, finishLine), tm)
+                .build();
     }
 
     /** One ExecutionContext per partition of the plan; partitions already completed are not run again. */

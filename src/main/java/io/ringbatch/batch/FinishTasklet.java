@@ -37,8 +37,9 @@ import tools.jackson.databind.JsonNode;
  * the work files stay until the output is in place. Run again after the rename (a crash, or a stop from
  * another process, between the rename and the step's commit leaves the output in place), it
  * finds an output directory whose {@code job-report.json} names this job and completes without touching
- * it. A stop seen before the rename ends the step STOPPED with no output in place; a stop of this
- * process that comes after the rename is refused ({@link FinishLine}), so the job ends COMPLETED at once.
+ * it. A stop seen before the rename ends the step STOPPED with no output in place; a stop that comes
+ * after the rename, sent to any instance of the job repository, is refused ({@link FinishLine}), so the
+ * job ends COMPLETED at once.
  */
 class FinishTasklet implements Tasklet {
     static final String REPORT = "job-report.json";
@@ -53,10 +54,12 @@ class FinishTasklet implements Tasklet {
 
     private final Pipeline pipeline;
     private final Clock clock;
+    private final FinishLine finishLine;
 
-    FinishTasklet(Pipeline pipeline, Clock clock) {
+    FinishTasklet(Pipeline pipeline, Clock clock, FinishLine finishLine) {
         this.pipeline = pipeline;
         this.clock = clock;
+        this.finishLine = finishLine;
     }
 
     @Override
@@ -99,7 +102,7 @@ class FinishTasklet implements Tasklet {
                     if (before != null) {
                         before.accept(jobId);
                     }
-                    if (pipeline.stops().raised(jobId) || !FinishLine.cross(jobId)) {
+                    if (pipeline.stops().raised(jobId) || !finishLine.cross(jobId)) {
                         // asked to stop before the output is in place: it stays out, and the step ends
                         // STOPPED (Spring Batch turns terminate-only into STOPPED after the tasklet)
                         deleteIfPresent(parent, stagingName);
@@ -133,41 +136,6 @@ class FinishTasklet implements Tasklet {
             deleteUnreferenced(files, plan, pipeline.runStates().executions(jobId));
         }
         return RepeatStatus.FINISHED;
-    }
-
-    /**
-     * The line between a stop and the rename that puts a job's output in place: for each job, whichever
-     * comes first wins. A stop that comes first keeps the output out (the finish step ends STOPPED, and a
-     * restart merges again); a rename that comes first makes later stops of that execution refused (the
-     * runner answers that the job is completing), so nothing marks it STOPPING between the rename and
-     * the step's commit and the job ends COMPLETED at once. Per process: the runner raises its stops here
-     * before it tells Spring Batch; cleared when an execution starts and when it ends.
-     */
-    static final class FinishLine {
-        /** Per job id: {@code true} once its output is (being) renamed into place, {@code false} once stopped. */
-        private static final Map<String, Boolean> CROSSED = new java.util.concurrent.ConcurrentHashMap<>();
-
-        private FinishLine() {
-        }
-
-        /** A stop asks to pass: true if the job may stop (its output is not in place, and will not be). */
-        static boolean stop(String jobId) {
-            return !CROSSED.computeIfAbsent(jobId, k -> Boolean.FALSE);
-        }
-
-        /** The finish step asks to rename: true if no stop came first (and none will be let through after). */
-        static boolean cross(String jobId) {
-            return CROSSED.computeIfAbsent(jobId, k -> Boolean.TRUE);
-        }
-
-        /** Whether the job's finish step has crossed the line in this execution (its output is in place). */
-        static boolean crossed(String jobId) {
-            return Boolean.TRUE.equals(CROSSED.get(jobId));
-        }
-
-        static void reset(String jobId) {
-            CROSSED.remove(jobId);
-        }
     }
 
     /**
