@@ -29,6 +29,7 @@ public class Pipeline {
     private final RunStates runStates;
     private final Map<String, Plan> plans = new ConcurrentHashMap<>();
     private final StopRegistry stops;
+    private volatile java.util.function.IntSupplier clusterThreads = () -> 0;
 
     public Pipeline(RingbatchProperties properties, PipelineProperties pipeline, IoEngine engine,
                     List<Operation> operations, RunStates runStates, StopRegistry stops) {
@@ -109,8 +110,24 @@ public class Pipeline {
         return properties.instanceId();
     }
 
+    /**
+     * A planner for this instance's threads, or in cluster mode for the threads of every live instance
+     * (those of {@link #clusterThreads}), whichever is more: a job's partitions are cut so that every thread
+     * that may take one has several, not only the threads of the instance that plans.
+     */
     public Planner planner() {
-        return new Planner(pipeline.splitSize().toBytes(), properties.workers());
+        int threads = properties.workers();
+        try {
+            threads = Math.max(threads, clusterThreads.getAsInt());
+        } catch (RuntimeException e) {
+            // the database cannot say: the instance's own threads
+        }
+        return new Planner(pipeline.splitSize().toBytes(), threads);
+    }
+
+    /** In cluster mode: the threads of the live instances, which plans are cut for (see {@link #planner}). */
+    public void clusterThreads(java.util.function.IntSupplier threads) {
+        this.clusterThreads = threads;
     }
 
     RunStates runStates() {

@@ -54,6 +54,11 @@ public final class Planner {
     private final List<String> refused = new ArrayList<>();
     private BooleanSupplier stop = () -> false;
 
+    /** The threads the plan is cut for: its partitions hold about {@code total / (workers * 4)} bytes. */
+    int workers() {
+        return workers;
+    }
+
     public Planner(long splitBytes, int workers) {
         this.splitBytes = Math.max(4096, splitBytes);
         this.workers = Math.max(1, workers);

@@ -3,11 +3,13 @@ package io.ringbatch.cluster;
 import io.ringbatch.batch.ClusterHooks;
 import io.ringbatch.batch.Pipeline;
 import io.ringbatch.config.RingbatchProperties;
+import io.ringbatch.instance.InstanceRegistry;
 import java.sql.DriverManager;
 import javax.sql.DataSource;
 import org.postgresql.jdbc.PgConnection;
 import org.springframework.batch.core.repository.JobRepository;
 import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.context.LifecycleProperties;
 import org.springframework.context.annotation.Bean;
@@ -112,5 +114,15 @@ public class ClusterConfiguration {
                                     RingbatchProperties properties) {
         return new ClusterRecovery(repository, partitionQueue, partitionLeases, properties.cluster().heartbeat(),
                 properties.cluster().lossTimeout());
+    }
+
+    /**
+     * Plans are cut for the threads of every live instance (their heartbeat rows), not only the planning
+     * instance's: one job's partitions then keep every worker of the cluster busy.
+     */
+    @Bean
+    SmartInitializingSingleton clusterPlanning(Pipeline pipeline, InstanceRegistry instances) {
+        return () -> pipeline.clusterThreads(
+                () -> instances.live().stream().mapToInt(InstanceRegistry.Instance::threads).sum());
     }
 }

@@ -161,6 +161,14 @@ class ClusterPartitionTest {
     }
 
     @Test
+    void aJobIsPlannedForTheThreadsOfEveryLiveInstance() {
+        // a and b run two threads each: a plan made on a is cut for four, so that b's threads have partitions too
+        Pipeline pipeline = a.getBean(Pipeline.class);
+        await("both instances seen").atMost(Duration.ofSeconds(10))
+                .until(() -> pipeline.planner().workers(), threads -> threads == 4);
+    }
+
+    @Test
     void theQueueHandsOutTheHighestPriorityFirst() {
         JdbcChannelMessageStore store = a.getBean(JdbcChannelMessageStore.class);
         PartitionQueue queue = new PartitionQueue(toGroup(store, "test-priority"), a.getBean(DataSource.class));
