@@ -155,7 +155,9 @@ public final class PlanFile {
                     expect(p, value, JsonToken.START_ARRAY, "files");
                     while (p.nextToken() == JsonToken.START_OBJECT) {
                         String path = null;
-                        long[] n = new long[4];
+                        // size, mtime (ns), inode, device; no inode: a plan.json of a release before inodes
+                        // were recorded, whose mtimeMillis is compared to the millisecond (InputFile.Expected)
+                        long[] n = {0, 0, -1, 0};
                         while (p.nextToken() == JsonToken.PROPERTY_NAME) {
                             String name = p.currentName();
                             p.nextToken();
@@ -163,6 +165,7 @@ public final class PlanFile {
                                 case "path" -> path = p.getString();
                                 case "size" -> n[0] = p.getLongValue();
                                 case "mtimeNanos" -> n[1] = p.getLongValue();
+                                case "mtimeMillis" -> n[1] = Math.multiplyExact(p.getLongValue(), 1_000_000L);
                                 case "inode" -> n[2] = p.getLongValue();
                                 case "device" -> n[3] = p.getLongValue();
                                 default -> p.skipChildren();

@@ -22,8 +22,14 @@ public final class InputFile {
      * What the plan saw. {@code dev} is compared only when not -1: the planning instance passes it, the
      * others -1 (NFS clients number the same export's device differently). With {@code singleLink} a
      * file with more than one hard link is refused: another of its names may lie outside the root.
+     * {@code ino} -1: planned by a release that recorded no inode and the modification time in whole
+     * milliseconds (a job's plan.json from before an upgrade): size and that time are compared, to the
+     * millisecond.
      */
     public record Expected(long size, long mtimeNanos, long ino, long dev, boolean singleLink) {
+        boolean legacy() {
+            return ino == -1;
+        }
     }
 
     private InputFile(Dir root, Path directory, String rel, Expected expected) {
@@ -117,11 +123,15 @@ public final class InputFile {
         if (expected == null) {
             return;
         }
-        if (now.ino() != expected.ino() || (expected.dev() != -1 && now.dev() != expected.dev())) {
+        if (!expected.legacy() && (now.ino() != expected.ino()
+                || (expected.dev() != -1 && now.dev() != expected.dev()))) {
             throw new IOException(name() + ": changed while the job ran: another file now has its name (inode "
                     + expected.ino() + " -> " + now.ino() + ")");
         }
-        if (now.size() != expected.size() || now.mtimeNanos() != expected.mtimeNanos()) {
+        boolean sameTime = expected.legacy()
+                ? Math.floorDiv(now.mtimeNanos(), 1_000_000L) == Math.floorDiv(expected.mtimeNanos(), 1_000_000L)
+                : now.mtimeNanos() == expected.mtimeNanos();
+        if (now.size() != expected.size() || !sameTime) {
             throw new IOException(name() + ": changed while the job ran (size " + expected.size() + " -> "
                     + now.size() + ", modified " + expected.mtimeNanos() + " -> " + now.mtimeNanos() + " ns)");
         }

@@ -122,6 +122,42 @@ class PlanFileTest {
     }
 
     @Test
+    void aPlanJsonOfTheFirstReleaseResumesItsFilesAndStillSeesAChange() throws Exception {
+        // the first release's plan: no inode, device or planner, the modification time in whole milliseconds
+        Path root = Files.createDirectories(tmp.resolve("in"));
+        Files.writeString(root.resolve("kept.txt"), "as planned\n");
+        Files.writeString(root.resolve("changed.txt"), "as planned\n");
+        long keptMillis = Files.getLastModifiedTime(root.resolve("kept.txt")).toMillis();
+        long changedMillis = Files.getLastModifiedTime(root.resolve("changed.txt")).toMillis();
+        String old = "{\"inputRoot\":\"" + root + "\",\"files\":["
+                + "{\"path\":\"changed.txt\",\"size\":11,\"mtimeMillis\":" + changedMillis + "},"
+                + "{\"path\":\"kept.txt\",\"size\":11,\"mtimeMillis\":" + keptMillis + "}],"
+                + "\"pieces\":[{\"file\":0,\"start\":0,\"end\":11},{\"file\":1,\"start\":0,\"end\":11}],"
+                + "\"partitions\":[{\"firstPiece\":0,\"endPiece\":2,\"bytes\":22}]}";
+        JobFiles files = new JobFiles(tmp.resolve("data"), "first-release");
+        Files.createDirectories(files.dir());
+        Files.writeString(files.plan(), old);
+        Files.writeString(root.resolve("changed.txt"), "rewritten!\n"); // the same size, a later time
+        Files.setLastModifiedTime(root.resolve("changed.txt"),
+                java.nio.file.attribute.FileTime.fromMillis(changedMillis + 5_000));
+
+        Plan plan = PlanFile.read(files);
+        try (io.ringbatch.io.Dir dir = io.ringbatch.io.Dir.open(root);
+             io.ringbatch.io.IoEngine engine = new io.ringbatch.io.BlockingEngine(io.ringbatch.io.IoOptions.defaults())) {
+            // read as planned: no inode to compare, the time to the millisecond
+            try (var reader = engine.open(io.ringbatch.io.InputFile.beneath(dir, "kept.txt", plan.expected(1, null, true)),
+                    0, 11, 1)) {
+                var block = reader.next();
+                assertThat(StandardCharsets.UTF_8.decode(block.data()).toString()).isEqualTo("as planned\n");
+                block.release();
+            }
+            assertThatThrownBy(() -> engine.open(io.ringbatch.io.InputFile.beneath(dir, "changed.txt",
+                    plan.expected(0, null, true)), 0, 11, 1)).isInstanceOf(IOException.class)
+                    .hasMessageContaining("changed.txt").hasMessageContaining("changed while the job ran");
+        }
+    }
+
+    @Test
     void aBrokenPlanJsonIsAnErrorNamingTheFile() throws Exception {
         JobFiles files = new JobFiles(tmp.resolve("data"), "bad");
         Files.createDirectories(files.dir());
