@@ -97,7 +97,8 @@ public class ClusterConfiguration {
     DistributedPartitionHandler distributedPartitionHandler(JobRepository repository, PartitionQueue partitionQueue,
                                                             Leases partitionLeases, DataSource dataSource,
                                                             PlatformTransactionManager tm, Pipeline pipeline,
-                                                            RingbatchProperties properties) {
+                                                            RingbatchProperties properties,
+                                                            PostgresChannelMessageTableSubscriber partitionRequestSubscriber) {
         RingbatchProperties.Cluster cluster = properties.cluster();
         DistributedPartitionHandler handler = new DistributedPartitionHandler(repository, partitionQueue, partitionLeases,
                 new JdbcTemplate(dataSource), tm, partition -> {
@@ -106,7 +107,7 @@ public class ClusterConfiguration {
             return index instanceof Integer i ? ClusterHooks.partitionBytes(pipeline, jobId, i) : 0;
         }, cluster.heartbeat(), cluster.lossTimeout(), cluster.maxAttempts());
         handler.setGridSize(properties.workers());
-        return handler;
+        return handler.wakeOnEnds(partitionRequestSubscriber);
     }
 
     @Bean

@@ -141,8 +141,24 @@ public class PartitionConsumer implements MessageHandler, SmartLifecycle {
                 saveQuietly(execution);
             } finally {
                 running.remove(id);
+                tellManager(jobExecutionId);
             }
             log.debug("partition attempt {} ({}) ended {}", id, execution.getStepName(), execution.getStatus());
+        }
+    }
+
+    /**
+     * Wakes the job's manager, which otherwise looks at its partitions once a heartbeat: a NOTIFY for the
+     * group only it subscribes to ({@link PartitionQueue#endedPayload}), sent once the attempt's end is
+     * committed. A lost NOTIFY costs a heartbeat, nothing more.
+     */
+    private void tellManager(long jobExecutionId) {
+        try {
+            jdbc.queryForList("SELECT pg_notify(?, ?)", PartitionQueue.NOTIFY_CHANNEL,
+                    PartitionQueue.endedPayload(jobExecutionId));
+        } catch (RuntimeException e) {
+            log.debug("could not tell job execution {}'s manager that a partition ended: {}", jobExecutionId,
+                    e.toString());
         }
     }
 

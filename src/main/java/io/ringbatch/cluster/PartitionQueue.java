@@ -25,6 +25,22 @@ public class PartitionQueue {
     public static final String REGION = "ringbatch";
     /** The message group (the channel) of partition requests. */
     public static final String GROUP = "partition-requests";
+    /** The channel Spring Integration's subscriber LISTENs on (the trigger of V4 NOTIFYs it). */
+    static final String NOTIFY_CHANNEL = "int_channel_message_notify";
+
+    /**
+     * What the subscriber is told when one of a job execution's partition attempts has ended: a payload as the
+     * trigger's ({@code REGION || ' ' || GROUP_KEY}) for a group of that execution's own, which only its
+     * manager subscribes to ({@link DistributedPartitionHandler}).
+     */
+    static String endedPayload(long jobExecutionId) {
+        return REGION + " " + org.springframework.integration.util.UUIDConverter.getUUID(endedGroup(jobExecutionId));
+    }
+
+    /** The group a manager subscribes to for the ends of its job execution's partitions. */
+    static String endedGroup(long jobExecutionId) {
+        return "partition-ended-" + jobExecutionId;
+    }
     /** The step whose attempts the requests run. */
     public static final String WORKER_STEP = "work";
     /** A re-dispatched attempt goes before every first attempt. */
