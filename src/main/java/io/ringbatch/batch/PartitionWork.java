@@ -96,7 +96,7 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
     private boolean allowHardLinks;
 
     /** Whether the engine may open the partition's next files ahead of the reader. */
-    private boolean openAhead = true;
+    private boolean openAhead;
 
     /** What one item (one commit) holds at most: blocks, input bytes, time. */
     private int commitBlocks = 64;

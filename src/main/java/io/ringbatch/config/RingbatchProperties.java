@@ -136,7 +136,8 @@ public record RingbatchProperties(
             @DefaultValue("4") @Min(1) int blockingThreads,
             @DefaultValue("per-thread") @NotNull IoOptions.Topology topology,
             @DefaultValue("60s") @NotNull java.time.Duration readTimeout,
-            @DefaultValue("true") boolean openAhead) {
+            // off by default: measured slower on page-cached small files (bench/RESULTS-small.md, "open-ahead")
+            @DefaultValue("false") boolean openAhead) {
 
         /** Validated as {@code ringbatch.io.block-size-valid}: a whole number of 4 KiB pages, at most 1 GiB. */
         @AssertTrue(message = "ringbatch.io.block-size must be a multiple of 4KB, between 4KB and 1GB")
