@@ -3,7 +3,6 @@ package io.ringbatch.batch;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ringbatch.RingbatchApplication;
 import io.ringbatch.api.ApiHttp;
@@ -72,16 +71,7 @@ class ClusterPartitionTest {
 
     @BeforeAll
     static void cluster() throws Exception {
-        boolean installed;
-        try {
-            LocalPostgres.binaries();
-            installed = true;
-        } catch (IllegalStateException e) {
-            installed = false;
-        }
-        assumeTrue(installed, "skipped: PostgreSQL's server binaries are missing under /usr/lib/postgresql"
-                + " (apt-get install postgresql; .ci/run does)");
-        postgres = new LocalPostgres(serverDir);
+        postgres = LocalPostgres.startOrSkip(serverDir);
         input = Files.createDirectories(dir.resolve("input/logs"));
         Random random = new Random(13);
         for (int f = 0; f < 6; f++) {

@@ -1,7 +1,6 @@
 package io.ringbatch.batch;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import static org.awaitility.Awaitility.await;
 
@@ -204,16 +203,7 @@ class FinishLineTest {
 
         @BeforeAll
         void server(@TempDir Path serverDir) throws Exception {
-            boolean installed;
-            try {
-                LocalPostgres.binaries();
-                installed = true;
-            } catch (IllegalStateException e) {
-                installed = false;
-            }
-            assumeTrue(installed, "skipped: PostgreSQL's server binaries are missing under /usr/lib/postgresql"
-                    + " (apt-get install postgresql; .ci/run does)");
-            postgres = new LocalPostgres(serverDir);
+            postgres = LocalPostgres.startOrSkip(serverDir);
         }
 
         @AfterAll

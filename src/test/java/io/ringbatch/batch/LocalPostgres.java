@@ -66,6 +66,23 @@ public final class LocalPostgres implements AutoCloseable {
     }
 
     /** The newest {@code /usr/lib/postgresql/<version>/bin} with initdb and postgres. */
+    /**
+     * A server in {@code dir}, or the test skipped (JUnit's assumption) where PostgreSQL's server binaries
+     * are not installed.
+     */
+    public static LocalPostgres startOrSkip(Path dir) throws IOException, InterruptedException {
+        boolean installed;
+        try {
+            binaries();
+            installed = true;
+        } catch (IllegalStateException e) {
+            installed = false;
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(installed, "skipped: PostgreSQL's server binaries are missing"
+                + " under /usr/lib/postgresql (apt-get install postgresql; .ci/run does)");
+        return new LocalPostgres(dir);
+    }
+
     static Path binaries() {
         Path root = Path.of("/usr/lib/postgresql");
         try (Stream<Path> versions = Files.list(root)) {

@@ -1,7 +1,6 @@
 package io.ringbatch.batch;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ringbatch.RingbatchApplication;
 import io.ringbatch.api.ApiHttp;
@@ -267,16 +266,7 @@ class SchemaMigrationTest {
 
         @BeforeAll
         static void server() throws Exception {
-            boolean installed;
-            try {
-                LocalPostgres.binaries();
-                installed = true;
-            } catch (IllegalStateException e) {
-                installed = false;
-            }
-            assumeTrue(installed, "skipped: PostgreSQL's server binaries are missing under /usr/lib/postgresql"
-                    + " (apt-get install postgresql; .ci/run does)");
-            postgres = new LocalPostgres(serverDir);
+            postgres = LocalPostgres.startOrSkip(serverDir);
         }
 
         @AfterAll
