@@ -385,8 +385,9 @@ class DashboardBrowserTest {
         go(admin, "#/?status=FAILED");
         admin.await(20, "the failed job listed", d -> !admin.all("#job-row-" + id).isEmpty());
         // read in an await: the list re-renders as events come, and a row read between two renders is stale
-        assertThat(admin.await(20, "the row's actions", d -> admin.find("job-row-" + id).getAttribute("data-actions")))
-                .contains("restart");
+        String actions = admin.await(20, "the row's actions",
+                d -> admin.find("job-row-" + id).getAttribute("data-actions"));
+        assertThat(actions).contains("restart");
         admin.await(20, "the bulk button", d -> admin.find("bulk-restart-failed").isEnabled());
         admin.find("bulk-restart-failed").click();
         confirm(admin);
