@@ -39,6 +39,11 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
     private static final long SETTLE_SECONDS = 30;
     private volatile boolean running;
     /**
+     * Jobs that start-up recovery marks failed and restarts: between {@code recover} (FAILED) and the new
+     * execution they show STARTING, so that nobody takes the recovery's FAILED for the job's end.
+     */
+    private final java.util.Set<String> resuming = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /**
      * Taken by every launch (start, restart) around its {@code operator.start/restart}, and by the shutdown
      * as it begins: a job launched meanwhile is either one the shutdown finds running and stops, or one
      * that sees {@link #shuttingDown} and is stopped (and marked to resume) as it starts. None runs on
@@ -213,12 +218,20 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             return s;
         }
         String status = s.status();
+        String error = s.error();
+        String errorDetail = s.errorDetail();
+        java.time.Instant endedAt = s.endedAt();
         if (jobEnd.active(jobId) && ("STOPPED".equals(status) || "FAILED".equals(status))) {
             status = "STOPPING"; // marked so by a stop, but its workers are still finishing their chunks
+        } else if (resuming.contains(jobId) && ("STOPPED".equals(status) || "FAILED".equals(status))) {
+            status = "STARTING"; // failed by start-up recovery a moment before its restart
+            error = null;
+            errorDetail = null;
+            endedAt = null;
         }
-        return new RunState(status, s.phase(), s.startedAt(), s.endedAt(), s.filesTotal(), s.filesDone(),
+        return new RunState(status, s.phase(), s.startedAt(), endedAt, s.filesTotal(), s.filesDone(),
                 s.bytesTotal(), s.bytesDone(), s.waitNanos(), s.busyNanos(), pipeline.engine().name(), s.partitions(),
-                s.executions(), s.error(), s.errorDetail());
+                s.executions(), error, errorDetail);
     }
 
     @Override
@@ -288,6 +301,9 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
                 recovery.start();
                 continue;
             }
+            if (properties.resumeOnStart()) {
+                resuming.add(jobId);
+            }
             try {
                 operator.recover(execution);
                 log.warn("job {} was interrupted (execution {} left {} by a stop of the service); marked failed",
@@ -298,6 +314,8 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
                 }
             } catch (Exception e) {
                 log.error("job {}: could not recover execution {}: {}", jobId, execution.getId(), e.getMessage());
+            } finally {
+                resuming.remove(jobId);
             }
         }
         if (!resumed.isEmpty()) {
@@ -326,6 +344,9 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             if (fresh == null || !fresh.isRunning() || jobEnd.active(jobId)) {
                 return;
             }
+            if (properties.resumeOnStart()) {
+                resuming.add(jobId);
+            }
             operator.recover(fresh);
             log.warn("job {} was interrupted (execution {} left {} by a stop of the service); marked failed once no"
                     + " live instance ran its partitions", jobId, fresh.getId(), fresh.getStatus());
@@ -337,6 +358,8 @@ public class BatchJobRunner implements JobRunner, SmartLifecycle {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
             log.error("job {}: could not recover execution {}: {}", jobId, execution.getId(), e.getMessage());
+        } finally {
+            resuming.remove(jobId);
         }
     }
 
