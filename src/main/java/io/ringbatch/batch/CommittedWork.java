@@ -33,7 +33,7 @@ final class CommittedWork {
     /** piece index -> {attempt, length}, read from the records on first use. */
     private Map<Integer, long[]> pieceOutputs;
 
-    private CommittedWork(Dir work, int partitions, String[] recordsNames, long[] recordsLengths) {
+    CommittedWork(Dir work, int partitions, String[] recordsNames, long[] recordsLengths) {
         this.work = work;
         this.partitions = partitions;
         this.recordsNames = recordsNames;
@@ -200,7 +200,9 @@ final class CommittedWork {
 
     /**
      * Reads partition p's committed frames: records to {@code records} (when bodies are wanted), piece-output
-     * frames into the map {@link #pieceOutputs()} is building.
+     * frames into the map {@link #pieceOutputs()} is building. The file is read in order through one buffer
+     * of {@link #READ_BUFFER} bytes, not a read per frame: over many small files there is a frame per file.
+     * A body handed to {@code records} is a view of that buffer, valid for the call only.
      */
     private void frames(int p, FrameVisitor records, boolean bodies) throws IOException {
         try (FileChannel ch = JobFiles.openForReading(work, recordsNames[p])) {
@@ -215,48 +217,91 @@ final class CommittedWork {
             if (end < 0) {
                 end = ch.size(); // a context from before lengths were kept: the file as it is
             }
-            ByteBuffer header = ByteBuffer.allocate(PartitionState.FRAME);
-            long pos = 0;
-            while (pos < end) {
-                if (end - pos < PartitionState.FRAME) {
+            FrameReader in = new FrameReader(ch, end, p);
+            while (in.pos < end) {
+                if (end - in.pos < PartitionState.FRAME) {
                     throw new IOException("partition " + p + ": its committed records end inside a record header");
                 }
-                readFully(ch, header.clear(), pos, p);
-                header.flip();
+                ByteBuffer header = in.take(PartitionState.FRAME);
                 int piece = header.getInt();
                 int len = header.getInt();
-                if (len < 0 || end - pos - PartitionState.FRAME < len) {
+                if (len < 0 || end - in.pos < len) {
                     throw new IOException("partition " + p + ": its committed records end inside a record");
                 }
-                long bodyAt = pos + PartitionState.FRAME;
                 if (piece < 0) {
+                    ByteBuffer b = in.take(len);
                     if (building != null) {
-                        ByteBuffer b = ByteBuffer.allocate(len);
-                        readFully(ch, b, bodyAt, p);
-                        b.flip();
                         building.put(-1 - piece, new long[] {b.getLong(), b.getLong()});
                     }
                 } else if (bodies) {
-                    ByteBuffer body = ByteBuffer.allocate(len);
-                    readFully(ch, body, bodyAt, p);
-                    body.flip();
-                    records.frame(piece, body);
+                    records.frame(piece, in.take(len).slice());
+                } else {
+                    in.skip(len);
                 }
-                pos = bodyAt + len;
             }
+        }
+    }
+
+    /** How much of a record file is read at once. */
+    static final int READ_BUFFER = 1 << 20;
+
+    /** A record file's committed bytes, read in order through one buffer. */
+    private static final class FrameReader {
+        private final FileChannel ch;
+        private final long end;
+        private final int partition;
+        private ByteBuffer buf = ByteBuffer.allocate(READ_BUFFER).limit(0);
+        /** The file offset of the next byte {@link #take} hands out. */
+        long pos;
+        /** The file offset of the buffer's limit: where the next read goes on. */
+        private long filled;
+
+        FrameReader(FileChannel ch, long end, int partition) {
+            this.ch = ch;
+            this.end = end;
+            this.partition = partition;
+        }
+
+        /** The next {@code n} bytes (n at most what is left before the end), as a view positioned at them. */
+        ByteBuffer take(int n) throws IOException {
+            if (buf.remaining() < n) {
+                if (buf.capacity() < n) {
+                    ByteBuffer bigger = ByteBuffer.allocate(n);
+                    bigger.put(buf);
+                    buf = bigger.flip();
+                }
+                buf.compact();
+                while (buf.position() < n) {
+                    int want = (int) Math.min(buf.remaining(), end - filled);
+                    int got = want <= 0 ? -1 : ch.read(buf.limit(buf.position() + want), filled);
+                    buf.limit(buf.capacity());
+                    if (got < 0) {
+                        throw new IOException("partition " + partition + ": its record file ends at " + filled
+                                + " bytes, before its committed length");
+                    }
+                    filled += got;
+                }
+                buf.flip();
+            }
+            ByteBuffer out = buf.duplicate().limit(buf.position() + n);
+            buf.position(buf.position() + n);
+            pos += n;
+            return out;
+        }
+
+        void skip(int n) throws IOException {
+            if (buf.remaining() >= n) {
+                buf.position(buf.position() + n);
+                pos += n;
+                return;
+            }
+            long past = n - buf.remaining();
+            buf.limit(0);
+            pos += n;
+            filled += past;
         }
     }
 
     /** The piece outputs while {@link #pieceOutputs()} reads them. */
     private Map<Integer, long[]> building;
-
-    private static void readFully(FileChannel ch, ByteBuffer buf, long at, int p) throws IOException {
-        long start = at;
-        while (buf.hasRemaining()) {
-            if (ch.read(buf, at + buf.position()) < 0) {
-                throw new IOException("partition " + p + ": its record file ends at " + (start + buf.position())
-                        + " bytes, before its committed length");
-            }
-        }
-    }
 }

@@ -50,6 +50,8 @@ final class PartitionState {
     static final int FRAME = 8;
     /** A piece-output frame's body: the attempt that wrote the piece's output, and its length. */
     static final int PIECE_OUTPUT_BODY = 16;
+    /** Bytes of record frames gathered before one write to the record file. */
+    static final int PENDING = 64 * 1024;
 
     private final int partition;
     private final long attempt;
@@ -78,6 +80,8 @@ final class PartitionState {
     ArrayList<String> skipped = new ArrayList<>();
 
     private final ByteBuffer frame = ByteBuffer.allocate(FRAME);
+    /** Record frames not yet written to the record file: written when it fills and at each commit. */
+    private final ByteBuffer pending = ByteBuffer.allocate(PENDING);
     private final ByteBuffer[] gather = new ByteBuffer[2];
 
     /**
@@ -173,19 +177,44 @@ final class PartitionState {
 
     // ---- what the sink writes ---------------------------------------------------------------------
 
-    /** A record of {@code piece}, framed by its piece and length. */
+    /**
+     * A record of {@code piece}, framed by its piece and length. Frames gather in {@link #pending} and go
+     * to the file in one write when it fills, and at every commit before the force: over many small files
+     * a record each, a write per record was a system call per file. What is still pending when an attempt
+     * ends without a commit was never committed, so losing it loses nothing.
+     */
     void record(int piece, ByteBuffer bytes) throws IOException {
         int length = bytes.remaining();
-        frame.clear();
-        frame.putInt(piece).putInt(length).flip();
-        gather[0] = frame;
-        gather[1] = bytes;
-        while (frame.hasRemaining() || bytes.hasRemaining()) {
-            records.write(gather);
+        if (pending.remaining() < FRAME + length) {
+            flushRecords();
         }
-        gather[1] = null;
+        if (pending.remaining() >= FRAME + length) {
+            pending.putInt(piece).putInt(length).put(bytes);
+        } else {
+            // larger than the buffer: straight to the file, after what was pending
+            frame.clear();
+            frame.putInt(piece).putInt(length).flip();
+            gather[0] = frame;
+            gather[1] = bytes;
+            while (frame.hasRemaining() || bytes.hasRemaining()) {
+                records.write(gather);
+            }
+            gather[1] = null;
+        }
         recordsSize += FRAME + length;
         recordsDirty = true;
+    }
+
+    /** Writes the pending frames to the record file (not forced). */
+    private void flushRecords() throws IOException {
+        if (pending.position() == 0) {
+            return;
+        }
+        pending.flip();
+        while (pending.hasRemaining()) {
+            records.write(pending);
+        }
+        pending.clear();
     }
 
     /** Bytes appended to {@code piece}'s output file of this attempt. */
@@ -219,16 +248,7 @@ final class PartitionState {
         long length = outputSize;
         closeOutput();
         ByteBuffer body = ByteBuffer.allocate(PIECE_OUTPUT_BODY).putLong(attempt).putLong(length).flip();
-        frame.clear();
-        frame.putInt(-1 - piece).putInt(PIECE_OUTPUT_BODY).flip();
-        gather[0] = frame;
-        gather[1] = body;
-        while (frame.hasRemaining() || body.hasRemaining()) {
-            records.write(gather);
-        }
-        gather[1] = null;
-        recordsSize += FRAME + PIECE_OUTPUT_BODY;
-        recordsDirty = true;
+        record(-1 - piece, body);
     }
 
     private void closeOutput() throws IOException {
@@ -257,6 +277,7 @@ final class PartitionState {
     void save(ExecutionContext ctx, boolean midPiece, boolean resumable, long consumed, Serializable checkpoint,
               int nextPiece) throws IOException {
         if (recordsDirty) {
+            flushRecords();
             records.force(false);
             recordsDirty = false;
         }

@@ -89,6 +89,48 @@ class PartitionStateTest {
     }
 
     @Test
+    void recordsAreGatheredAndWrittenInOrderByTheCommitAndWhatNoCommitCountedIsNeverRead(@TempDir Path root)
+            throws Exception {
+        JobFiles files = new JobFiles(root, "job-4");
+        Path records = files.dir().resolve(JobFiles.recordsName(1, 7));
+        ByteBuffer expected = ByteBuffer.allocate(4 << 20);
+        try (Dir work = files.open()) {
+            PartitionState state = new PartitionState(work, 1, 7, 0, new ExecutionContext());
+            try {
+                // many small records (a file each), then one larger than the gathering buffer, then more
+                for (int i = 0; i < 5000; i++) {
+                    byte[] body = ("record " + i).getBytes(StandardCharsets.US_ASCII);
+                    state.record(i, ByteBuffer.wrap(body));
+                    expected.put(frame(i, "record " + i));
+                }
+                byte[] big = new byte[PartitionState.PENDING * 3 + 5];
+                java.util.Arrays.fill(big, (byte) 'b');
+                state.record(5000, ByteBuffer.wrap(big));
+                expected.putInt(5000).putInt(big.length).put(big);
+                state.record(5001, ByteBuffer.wrap("after".getBytes(StandardCharsets.US_ASCII)));
+                expected.put(frame(5001, "after"));
+                ExecutionContext saved = new ExecutionContext();
+                state.save(saved, false, false, -1, null, 5002);
+                assertThat(saved.getLong(PartitionState.RECORDS)).isEqualTo(expected.position());
+                byte[] want = java.util.Arrays.copyOf(expected.array(), expected.position());
+                assertThat(Files.readAllBytes(records)).isEqualTo(want);
+
+                // records after the commit that no commit counts: the next attempt starts from the commit
+                state.record(6000, ByteBuffer.wrap("lost".getBytes(StandardCharsets.US_ASCII)));
+                state.close();
+                PartitionState next = new PartitionState(work, 1, 8, 0, saved);
+                try {
+                    assertThat(Files.readAllBytes(files.dir().resolve(JobFiles.recordsName(1, 8)))).isEqualTo(want);
+                } finally {
+                    next.close();
+                }
+            } finally {
+                state.close();
+            }
+        }
+    }
+
+    @Test
     void aCommittedPrefixLongerThanTheOldFileFailsTheAttemptWithTheFileNamed(@TempDir Path root) throws Exception {
         JobFiles files = new JobFiles(root, "job-2");
         Path oldRecords = files.dir().resolve(JobFiles.recordsName(0, 5));
