@@ -69,7 +69,7 @@ class FinishTasklet implements Tasklet {
         String jobId = execution.getJobParameters().getString(Pipeline.JOB_ID);
         JobFiles files = pipeline.files(jobId);
         JobDefinition job = files.readDefinition();
-        Plan plan = files.readPlan();
+        Plan plan = pipeline.plan(jobId); // the one the partitions used, parsed at most once per job
         Operation operation = pipeline.operation(job.operation());
         // the root itself as configured (the admin's path, links in it followed); everything below by descriptor
         java.nio.file.Files.createDirectories(pipeline.outputRoot());

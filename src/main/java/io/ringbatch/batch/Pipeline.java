@@ -144,6 +144,11 @@ public class Pipeline {
         return plan;
     }
 
+    /** The plan the plan step has just written for the job: what {@link #plan} gives from now on. */
+    void remember(String jobId, Plan plan) {
+        plans.put(jobId, plan);
+    }
+
     void forget(String jobId) {
         plans.remove(jobId);
     }

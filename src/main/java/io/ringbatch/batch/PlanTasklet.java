@@ -53,6 +53,8 @@ class PlanTasklet implements Tasklet {
                     : " (and " + (refused.size() - 1) + " more input file(s) with several hard links)"));
         }
         PlanFile.write(files, plan); // as a stream: a plan of a million files is not one array of bytes
+        // the partitions and the finish step of this job on this instance take it as it is, not parsed back
+        pipeline.remember(jobId, plan);
         var ctx = chunkContext.getStepContext().getStepExecution().getExecutionContext();
         ctx.putLong(FILES_TOTAL, plan.files().size());
         ctx.putLong(BYTES_TOTAL, plan.totalBytes());
