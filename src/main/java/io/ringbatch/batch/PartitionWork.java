@@ -1,6 +1,7 @@
 package io.ringbatch.batch;
 
 import io.ringbatch.io.Dir;
+import io.ringbatch.io.FileSequence;
 import io.ringbatch.io.InputFile;
 import io.ringbatch.io.IoEngine;
 import io.ringbatch.operation.FragmentSink;
@@ -90,6 +91,14 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
     private PieceCursor cursor;
     /** The partition's next files, opened and checked ahead of the reader by the engine (io_uring). */
     private IoEngine.Lookahead lookahead;
+    /**
+     * The partition's readers, one file after another: the next pieces' files opened and their first reads
+     * submitted ahead, in batches ({@link FileSequence}), so that over many small files a partition keeps
+     * several reads in flight and makes one submission per batch of files, not one per file.
+     */
+    private FileSequence reads;
+    /** The piece the cursor reads, as the operation sees it (made once per piece). */
+    private Operation.Piece cursorPiece;
 
     private PieceProcessor processor;
     private int processorPiece = -1;
@@ -180,6 +189,7 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
         if (openAhead) {
             lookahead = engine.openAhead(plan.inputs(state.pieceIndex, endPiece, root, instanceId, !allowHardLinks));
         }
+        reads = engine.sequence(upcomingReads(state.pieceIndex, state.resumeOffset), HELD);
         long total = 0;
         int fileCount = 0;
         for (int i = firstPiece; i < endPiece; i++) {
@@ -208,11 +218,59 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
         }
     }
 
+    /**
+     * The first range of each piece from {@code from} on that {@link #nextBlock} will open, in its order:
+     * the pieces it leaves out (refused by the operation) and resumed ranges with nothing left are passed
+     * over as it passes over them; {@code resumeOffset} applies to the first piece only.
+     */
+    private java.util.Iterator<FileSequence.Range> upcomingReads(int from, long resumeOffset) {
+        boolean resumable = operation.resumableMidPiece();
+        Operation.Split split = operation.split();
+        boolean singleLink = !allowHardLinks;
+        return new java.util.Iterator<>() {
+            private int next = from;
+            private FileSequence.Range ahead;
+
+            @Override
+            public boolean hasNext() {
+                while (ahead == null && next < endPiece) {
+                    int index = next++;
+                    Operation.Piece piece = plan.piece(index, root);
+                    if (operation.refusal(job.params(), piece.path(), planPaths) != null) {
+                        continue;
+                    }
+                    long at = index == from && resumable ? resumeOffset : -1;
+                    long first = PieceCursor.firstRead(piece, split, at);
+                    if (first < 0) {
+                        continue;
+                    }
+                    ahead = new FileSequence.Range(InputFile.beneath(root, piece.path(),
+                            plan.expected(piece.fileIndex(), instanceId, singleLink)), first, piece.end());
+                }
+                return ahead != null;
+            }
+
+            @Override
+            public FileSequence.Range next() {
+                if (!hasNext()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                FileSequence.Range r = ahead;
+                ahead = null;
+                return r;
+            }
+        };
+    }
+
     @Override
     public void close() throws ItemStreamException {
         if (cursor != null) {
             cursor.close();
             cursor = null;
+        }
+        if (reads != null) {
+            reads.close(); // before the root whose descriptor its files are beneath
+            reads = null;
         }
         if (lookahead != null) {
             lookahead.close(); // before the root whose descriptor its opens are beneath
@@ -254,10 +312,13 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
     @Override
     public ItemResult read() throws Exception {
         long start = System.nanoTime();
+        int items = 0;
         int blocks = 0;
         long bytes = 0;
         long filesEnded = 0;
-        while (blocks < commitBlocks && bytes < commitBytes && (blocks == 0 || System.nanoTime() - start < commitNanos)) {
+        // commit-interval counts blocks of data: the empty item that ends each piece is not one, so that over
+        // small files (a block each) a commit holds commit-interval files, not half as many
+        while (blocks < commitBlocks && bytes < commitBytes && (items == 0 || System.nanoTime() - start < commitNanos)) {
             if (stop.requested()) {
                 // between blocks: the chunk rolls back to the last commit and the step ends STOPPED
                 throw new JobInterruptedException("job " + job.jobId() + " stopped while partition " + partition
@@ -269,13 +330,30 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
             }
             int piece = block.piece;
             boolean last = block.last;
+            boolean data = block.head != null || block.body != null;
             bytes += process(block);
-            blocks++;
+            items++;
+            if (data) {
+                blocks++;
+            }
             if (last && plan.lastOfFile(piece)) {
                 filesEnded++;
             }
         }
-        return blocks == 0 ? null : new ItemResult(blocks, bytes, filesEnded);
+        if (blocks > 0 && cursor != null && cursor.onlyEndLeft()) {
+            // a bound was reached on a piece's last data: its end (no data, its record) goes in this commit
+            // too, so that a commit ends at a file's end over small files and a restart redoes nothing of it
+            BlockItem end = nextBlock();
+            if (end != null) {
+                int piece = end.piece;
+                boolean last = end.last;
+                bytes += process(end);
+                if (last && plan.lastOfFile(piece)) {
+                    filesEnded++;
+                }
+            }
+        }
+        return items == 0 ? null : new ItemResult(blocks, bytes, filesEnded);
     }
 
     private BlockItem nextBlock() throws Exception {
@@ -299,7 +377,8 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
                 InputFile input = InputFile.beneath(root, piece.path(),
                         plan.expected(piece.fileIndex(), instanceId, !allowHardLinks));
                 try {
-                    cursor = new PieceCursor(engine, piece, input, operation.split(), at, HELD);
+                    cursor = new PieceCursor(reads, piece, input, operation.split(), at);
+                    cursorPiece = piece;
                 } catch (IOException e) {
                     if (!job.skipUnreadable()) {
                         throw e;
@@ -335,7 +414,9 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
             if (item.first || processorPiece != item.piece) {
                 Serializable resume = state.resumeCheckpoint;
                 state.resumeCheckpoint = null;
-                processor = operation.open(job.params(), plan.piece(item.piece, root), resume);
+                Operation.Piece piece = cursorPiece != null && cursorPiece.index() == item.piece ? cursorPiece
+                        : plan.piece(item.piece, root);
+                processor = operation.open(job.params(), piece, resume);
                 processorPiece = item.piece;
             }
             if (item.first) {

@@ -3,7 +3,7 @@ package io.ringbatch.batch;
 import io.ringbatch.io.Block;
 import io.ringbatch.io.BlockReader;
 import io.ringbatch.io.InputFile;
-import io.ringbatch.io.IoEngine;
+import io.ringbatch.io.FileSequence;
 import io.ringbatch.operation.Operation;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -16,11 +16,10 @@ import java.nio.ByteBuffer;
  * their end.
  */
 final class PieceCursor implements AutoCloseable {
-    private final IoEngine engine;
+    private final FileSequence reads;
     private final Operation.Piece piece;
     private final InputFile input;
     private final boolean lines;
-    private final int held;
     private BlockReader reader;
     private boolean skipping;
     private boolean inTail;
@@ -34,25 +33,38 @@ final class PieceCursor implements AutoCloseable {
     /**
      * @param input    the piece's file beneath the root held by descriptor, with what the plan saw of it: every
      *                 open (the range, and the tail of its last line) is checked against it
+     * @param reads    where its readers come from: the partition's sequence, which opens the ranges it expects
+     *                 ahead (a piece's first range is {@link #firstRead}), and any other when asked
      * @param resumeAt where to continue (a line start for LINES), or -1 to start the piece afresh
      */
-    PieceCursor(IoEngine engine, Operation.Piece piece, InputFile input, Operation.Split split, long resumeAt, int held)
+    PieceCursor(FileSequence reads, Operation.Piece piece, InputFile input, Operation.Split split, long resumeAt)
             throws IOException {
-        this.engine = engine;
+        this.reads = reads;
         this.piece = piece;
         this.input = input;
         this.lines = split == Operation.Split.LINES;
-        this.held = held;
         long from = resumeAt >= 0 ? resumeAt : piece.start();
         this.consumedTo = from;
-        if (from >= piece.end()) {
+        long first = firstRead(piece, split, resumeAt);
+        if (first < 0) {
             dataDone = true; // a resumed range whose lines are all done
-        } else if (lines && resumeAt < 0 && piece.start() > 0) {
-            skipping = true;
-            reader = engine.open(input, piece.start() - 1, piece.end(), held);
         } else {
-            reader = engine.open(input, from, piece.end(), held);
+            skipping = lines && resumeAt < 0 && piece.start() > 0;
+            reader = reads.open(input, first, piece.end());
         }
+    }
+
+    /**
+     * Where the cursor of {@code piece} starts reading: its range's start, the byte before it for a range of
+     * lines that does not start the file (to see whether the range starts a line), or {@code resumeAt}; -1
+     * when a resumed range has nothing left to read. Its first read is {@code [firstRead, piece.end())}.
+     */
+    static long firstRead(Operation.Piece piece, Operation.Split split, long resumeAt) {
+        long from = resumeAt >= 0 ? resumeAt : piece.start();
+        if (from >= piece.end()) {
+            return -1;
+        }
+        return split == Operation.Split.LINES && resumeAt < 0 && piece.start() > 0 ? piece.start() - 1 : from;
     }
 
     /** The next item, or null once the piece's final item was handed out. */
@@ -97,7 +109,7 @@ final class PieceCursor implements AutoCloseable {
                     // the range's last line goes on past its end: read on until it ends
                     closeReader();
                     inTail = true;
-                    reader = engine.open(input, piece.end(), piece.fileSize(), held);
+                    reader = reads.open(input, piece.end(), piece.fileSize());
                     continue;
                 }
                 if (carry != null && carry.position() > 0) {
@@ -213,6 +225,18 @@ final class PieceCursor implements AutoCloseable {
 
     long waitNanos() {
         return reader == null ? 0 : reader.stats().waitNanos();
+    }
+
+    /**
+     * Whether the next item is the piece's final one, without data: everything of the range was handed out
+     * and nothing is carried or left to skip. Cheap, and it reads nothing.
+     */
+    boolean onlyEndLeft() {
+        if (lastSent) {
+            return false;
+        }
+        return dataDone || (reader != null && !skipping && reader.position() >= reader.end()
+                && (carry == null || carry.position() == 0));
     }
 
     /** Whether the piece's final item has been handed out. */

@@ -71,6 +71,14 @@ abstract class AbstractEngine implements IoEngine {
         }
     }
 
+    @Override
+    public FileSequence sequence(java.util.Iterator<FileSequence.Range> upcoming, int held) {
+        if (held < 1) {
+            throw new IllegalArgumentException("held must be at least 1: " + held);
+        }
+        return new ReadAheadSequence(this, upcoming, held);
+    }
+
     /** Opens a regular file for reading, with O_DIRECT if asked for and the file system allows it. */
     abstract OpenFile openFile(InputFile input, boolean direct) throws IOException;
 

@@ -61,8 +61,16 @@ public final class InputFile {
 
     /** The path for messages: the root as configured and the relative name (display form). */
     public String name() {
-        return (root != null ? root.name() : directory.toString()) + "/" + FileNames.display(rel);
+        String n = name;
+        if (n == null) {
+            // made once: each open names its file for messages several times
+            n = (root != null ? root.name() : directory.toString()) + "/" + FileNames.display(rel);
+            name = n;
+        }
+        return n;
     }
+
+    private String name;
 
     /** Opens and checks; the caller owns the returned descriptor. */
     Opened open() throws IOException {
@@ -110,6 +118,11 @@ public final class InputFile {
     /** Whether both name the same file beneath the same root object. */
     boolean sameFile(InputFile other) {
         return other != null && root != null && root == other.root && rel.equals(other.rel);
+    }
+
+    /** Whether both name the same file beneath the same root object and expect the same of it. */
+    boolean sameAs(InputFile other) {
+        return sameFile(other) && java.util.Objects.equals(expected, other.expected);
     }
 
     private void check(Stat now) throws IOException {

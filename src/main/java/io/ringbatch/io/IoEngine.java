@@ -66,6 +66,16 @@ public interface IoEngine extends AutoCloseable {
         void close();
     }
 
+    /**
+     * Reads ranges of many files one after another on the calling thread, the next ones opened and their
+     * first reads submitted ahead, in batches ({@link FileSequence}): {@code upcoming} gives, in order, the
+     * ranges the caller will {@link FileSequence#open}; it is advanced on this thread only, a window ahead
+     * of the caller. {@code held} is as for {@link #open(InputFile, long, long, int)}.
+     */
+    default FileSequence sequence(java.util.Iterator<FileSequence.Range> upcoming, int held) {
+        return FileSequence.onDemand(this, held);
+    }
+
     IoOptions options();
 
     /**

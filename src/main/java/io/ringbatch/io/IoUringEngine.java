@@ -218,10 +218,10 @@ public final class IoUringEngine extends AbstractEngine {
         if (ahead != null) {
             InputFile.Opened opened = ahead.take(input);
             if (opened != null) {
-                return NativeFile.of(input, opened, direct);
+                return NativeFile.of(input, opened, direct, options.blockSize());
             }
         }
-        return NativeFile.open(input, direct);
+        return NativeFile.open(input, direct, options.blockSize());
     }
 
     @Override

@@ -30,11 +30,20 @@ final class NativeFile extends OpenFile {
     }
 
     static NativeFile open(InputFile input, boolean wantDirect) throws IOException {
-        return of(input, input.open(), wantDirect);
+        return of(input, input.open(), wantDirect, 0);
+    }
+
+    /**
+     * As {@link #open(InputFile, boolean)}; a file of at most {@code oneRead} bytes is read in one request,
+     * which brings in all its pages whatever the readahead, so it is not advised sequential (a system call
+     * a file saved over many small files).
+     */
+    static NativeFile open(InputFile input, boolean wantDirect, long oneRead) throws IOException {
+        return of(input, input.open(), wantDirect, oneRead);
     }
 
     /** The file of a descriptor already opened and checked ({@link InputFile#adopt}); takes it over. */
-    static NativeFile of(InputFile input, InputFile.Opened opened, boolean wantDirect) throws IOException {
+    static NativeFile of(InputFile input, InputFile.Opened opened, boolean wantDirect, long oneRead) throws IOException {
         int fd = opened.fd();
         String path = input.name();
         try {
@@ -68,7 +77,9 @@ final class NativeFile extends OpenFile {
             }
             if (!direct) {
                 setFlags(fd, 0);
-                LibC.posix_fadvise(fd, 0, 0, LibC.POSIX_FADV_SEQUENTIAL);
+                if (size > oneRead) {
+                    LibC.posix_fadvise(fd, 0, 0, LibC.POSIX_FADV_SEQUENTIAL);
+                }
             }
             return new NativeFile(path, fd, size, direct, align);
         } catch (IOException | RuntimeException e) {

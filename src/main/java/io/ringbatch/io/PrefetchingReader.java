@@ -271,8 +271,59 @@ final class PrefetchingReader implements BlockReader {
         }
     }
 
+    /**
+     * Prepares this reader's first read without handing it to the kernel (a {@link ReadAheadSequence}
+     * submits the reads of a batch of readers at once with {@link #flushPrimed}). Takes a pool buffer only
+     * while more than half of the pool is free, and never waits for one: if none is taken, the read starts
+     * at the first {@link #next}. Returns whether a read was prepared.
+     */
+    boolean prime() throws IOException {
+        use.lock();
+        try {
+            if (closed || closing || failure != null || !pending.isEmpty()) {
+                return false;
+            }
+            priming = true;
+            try {
+                return fill(false) > 0;
+            } finally {
+                priming = false;
+            }
+        } finally {
+            use.unlock();
+        }
+    }
+
+    /** Hands the reads prepared by {@link #prime} (this reader's and others' on the same ring) to the kernel. */
+    void flushPrimed() throws IOException {
+        use.lock();
+        try {
+            flush();
+        } finally {
+            use.unlock();
+        }
+    }
+
+    /** While {@link #prime} runs: a buffer only if the pool is more than half free, without waiting. */
+    private boolean priming;
+
     /** Submits reads into the free slots up to the current depth, then flushes them to the kernel at once. */
     private void fill() throws IOException {
+        fill(true);
+    }
+
+    private void flush() throws IOException {
+        try {
+            engine.flush(this);
+        } catch (IOException | RuntimeException e) {
+            // the reads are queued and may still go to the kernel: they stay in flight until they complete
+            failure = e instanceof IOException io ? io : new IOException(file.path + ": " + e, e);
+            throw failure;
+        }
+    }
+
+    /** As {@link #fill()}; without {@code flush} the reads are queued for a later flush. Returns the reads queued. */
+    private int fill(boolean flush) throws IOException {
         int added = 0;
         while (nextSubmit - nextHand < depth) {
             long offset = base + nextSubmit * blockSize;
@@ -315,15 +366,10 @@ final class PrefetchingReader implements BlockReader {
             nextSubmit++;
             added++;
         }
-        if (added > 0) {
-            try {
-                engine.flush(this);
-            } catch (IOException | RuntimeException e) {
-                // the reads are queued and may still go to the kernel: they stay in flight until they complete
-                failure = e instanceof IOException io ? io : new IOException(file.path + ": " + e, e);
-                throw failure;
-            }
+        if (added > 0 && flush) {
+            flush();
         }
+        return added;
     }
 
     /**
@@ -333,7 +379,12 @@ final class PrefetchingReader implements BlockReader {
     private boolean takeBuffer(Slot slot) throws IOException {
         boolean first = pending.isEmpty();
         int index;
-        if (!first && engine.pool.available() <= engine.pool.capacity() / 8) {
+        if (priming) {
+            if (engine.pool.available() <= engine.pool.capacity() / 2) {
+                return false;
+            }
+            first = false; // never waits
+        } else if (!first && engine.pool.available() <= engine.pool.capacity() / 8) {
             return false;
         }
         index = engine.pool.tryAcquire();
