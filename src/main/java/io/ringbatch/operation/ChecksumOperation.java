@@ -126,12 +126,29 @@ public class ChecksumOperation implements Operation {
             case "sha512" -> "SHA-512";
             default -> throw new IllegalArgumentException("unknown algorithm " + algorithm);
         };
+        // a clone of this thread's prototype: a provider look-up per file costs more than the digest of a
+        // small file's few blocks
+        MessageDigest prototype = PROTOTYPES.get().computeIfAbsent(jdkName, n -> {
+            try {
+                return MessageDigest.getInstance(n);
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(n + " is missing from this JDK", e);
+            }
+        });
         try {
-            return MessageDigest.getInstance(jdkName);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(jdkName + " is missing from this JDK", e);
+            return (MessageDigest) prototype.clone();
+        } catch (CloneNotSupportedException e) {
+            try {
+                return MessageDigest.getInstance(jdkName);
+            } catch (NoSuchAlgorithmException again) {
+                throw new IllegalStateException(jdkName + " is missing from this JDK", again);
+            }
         }
     }
+
+    /** Fresh digests of each algorithm on this thread, cloned for each piece. */
+    private static final ThreadLocal<Map<String, MessageDigest>> PROTOTYPES =
+            ThreadLocal.withInitial(java.util.HashMap::new);
 
     private static boolean needsEscape(byte[] path) {
         for (byte b : path) {
@@ -190,7 +207,14 @@ public class ChecksumOperation implements Operation {
 
         @Override
         public void finish(FragmentSink out) throws IOException {
-            out.record(ByteBuffer.wrap(String.format("%08x", crc.getValue()).getBytes(StandardCharsets.US_ASCII)));
+            // %08x without a Formatter (a file each over many small files)
+            byte[] hex = new byte[8];
+            long v = crc.getValue();
+            for (int i = 7; i >= 0; i--) {
+                hex[i] = (byte) Character.forDigit((int) (v & 0xf), 16);
+                v >>>= 4;
+            }
+            out.record(ByteBuffer.wrap(hex));
         }
     }
 }
