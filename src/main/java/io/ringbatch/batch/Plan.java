@@ -328,6 +328,43 @@ public final class Plan {
         List<FileEntry> view() {
             return new View<>(count, i -> new FileEntry(path(i), size[i], mtime[i], inode[i], device[i]));
         }
+
+        /**
+         * The files of every part, in the parts' order, as one store: the parts' path pages are shared, not
+         * copied (each part's page numbers shift past the pages of the parts before it).
+         */
+        static Files concat(List<Files> parts) {
+            if (parts.size() == 1) {
+                return parts.get(0);
+            }
+            Files out = new Files();
+            int n = 0;
+            for (Files f : parts) {
+                n += f.count;
+            }
+            out.where = new long[Math.max(16, n)];
+            out.length = new int[out.where.length];
+            out.size = new long[out.where.length];
+            out.mtime = new long[out.where.length];
+            out.inode = new long[out.where.length];
+            out.device = new long[out.where.length];
+            for (Files f : parts) {
+                long shift = (long) out.pages.size() << 32;
+                out.pages.addAll(f.pages);
+                for (int i = 0; i < f.count; i++) {
+                    int k = out.count++;
+                    out.where[k] = f.where[i] + shift;
+                    out.length[k] = f.length[i];
+                    out.size[k] = f.size[i];
+                    out.mtime[k] = f.mtime[i];
+                    out.inode[k] = f.inode[i];
+                    out.device[k] = f.device[i];
+                }
+            }
+            // the last page may be another part's: a later add starts a page of its own
+            out.pageUsed = PAGE;
+            return out;
+        }
     }
 
     /** Pieces, compactly: three primitive arrays. */

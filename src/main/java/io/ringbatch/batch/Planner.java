@@ -133,9 +133,15 @@ public final class Planner {
         refused.clear();
         List<Predicate<String>> includes = matchers(include);
         List<Predicate<String>> excludes = matchers(exclude);
-        Plan.Files walked = new Plan.Files();
         Map<String, Long> links = new HashMap<>();
-        walk(root, "", includes, excludes, walked, links);
+        Plan.Files walked;
+        int threads = Math.min(workers, Runtime.getRuntime().availableProcessors());
+        if (threads > 1) {
+            walked = new ParallelWalk(includes, excludes, threads).walk(root, links);
+        } else {
+            walked = new Plan.Files();
+            walk(root, "", includes, excludes, walked, links);
+        }
         if (stop.getAsBoolean()) {
             throw new Stopped();
         }
@@ -233,6 +239,156 @@ public final class Planner {
                     links.put(rel, stat.nlink());
                 }
                 files.add(rel, stat.size(), stat.mtimeNanos(), stat.ino(), stat.dev());
+            }
+        }
+    }
+
+    /**
+     * The walk on {@code threads} threads (the plan step's workers are idle while it plans): each directory
+     * is a task, listed and its entries looked at as {@link #walk} does, its subdirectories tasks of their
+     * own, each opened beneath its parent's descriptor when it runs (a directory's descriptor is held while
+     * its subtree is walked). Each thread keeps the files it found in a store of its own; the stores are put
+     * together at the end, sharing their path pages, and sorted as one. The first failure (or stop) ends
+     * the walk and is what the plan throws.
+     */
+    private final class ParallelWalk {
+        private final List<Predicate<String>> includes;
+        private final List<Predicate<String>> excludes;
+        private final int threads;
+        private final Map<Thread, Part> parts = new java.util.concurrent.ConcurrentHashMap<>();
+        private final java.util.concurrent.atomic.AtomicReference<Throwable> failure =
+                new java.util.concurrent.atomic.AtomicReference<>();
+
+        private final class Part {
+            final Plan.Files files = new Plan.Files();
+            final Map<String, Long> links = new HashMap<>();
+        }
+
+        ParallelWalk(List<Predicate<String>> includes, List<Predicate<String>> excludes, int threads) {
+            this.includes = includes;
+            this.excludes = excludes;
+            this.threads = threads;
+        }
+
+        Plan.Files walk(Dir root, Map<String, Long> links) throws IOException {
+            java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(threads);
+            try {
+                pool.invoke(new DirTask(root, null, ""));
+            } finally {
+                pool.shutdownNow();
+            }
+            Throwable f = failure.get();
+            if (f instanceof IOException e) {
+                throw e;
+            } else if (f instanceof RuntimeException e) {
+                throw e;
+            } else if (f instanceof Error e) {
+                throw e;
+            } else if (f != null) {
+                throw new IOException(f.toString(), f);
+            }
+            List<Plan.Files> stores = new ArrayList<>();
+            for (Part part : parts.values()) {
+                stores.add(part.files);
+                links.putAll(part.links);
+            }
+            return stores.isEmpty() ? new Plan.Files() : Plan.Files.concat(stores);
+        }
+
+        /** One directory: {@code name} beneath {@code parent}, or the root itself when parent is null. */
+        private final class DirTask extends java.util.concurrent.RecursiveAction {
+            private final Dir parent;
+            private final String name;
+            private final String prefix;
+
+            DirTask(Dir dirOrParent, String name, String prefix) {
+                this.parent = dirOrParent;
+                this.name = name;
+                this.prefix = prefix;
+            }
+
+            @Override
+            protected void compute() {
+                if (failure.get() != null) {
+                    return;
+                }
+                String rel = prefix.isEmpty() ? "" : prefix.substring(0, prefix.length() - 1);
+                Dir dir;
+                if (name == null) {
+                    dir = parent;
+                } else {
+                    try {
+                        dir = parent.dir(name);
+                    } catch (NoSuchFileException e) {
+                        return; // removed since it was listed
+                    } catch (IOException e) {
+                        // among others: swapped for a link since it was listed
+                        failure.compareAndSet(null, new IOException("cannot read " + where(rel) + " while planning: "
+                                + e.getMessage(), e));
+                        return;
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                        return;
+                    }
+                }
+                try {
+                    List<DirTask> subs = new ArrayList<>();
+                    list(dir, subs);
+                    invokeAll(subs);
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                } finally {
+                    if (name != null) {
+                        dir.close();
+                    }
+                }
+            }
+
+            /** As {@link Planner#walk} for one directory; its subdirectories go to {@code subs}. */
+            private void list(Dir dir, List<DirTask> subs) throws IOException {
+                List<Dir.Entry> entries;
+                try {
+                    entries = dir.list();
+                } catch (IOException e) {
+                    throw new IOException("cannot read " + where(prefix.isEmpty() ? "" : prefix.substring(0,
+                            prefix.length() - 1)) + " while planning: " + e.getMessage(), e);
+                }
+                Part part = parts.computeIfAbsent(Thread.currentThread(), t -> new Part());
+                for (Dir.Entry entry : entries) {
+                    if (stop.getAsBoolean()) {
+                        throw new Stopped(); // a plan of a million files without globs sees a stop too
+                    }
+                    if (failure.get() != null) {
+                        return;
+                    }
+                    String rel = prefix + entry.name();
+                    if (entry.isSymlink()) {
+                        continue; // not followed: it could lead out of the root
+                    }
+                    if (!entry.isDirectory() && !entry.isRegular() && !entry.isUnknown()) {
+                        continue; // a device, FIFO or socket
+                    }
+                    Stat stat;
+                    try {
+                        stat = dir.stat(entry.name());
+                    } catch (NoSuchFileException e) {
+                        continue; // removed since it was listed
+                    } catch (IOException e) {
+                        throw new IOException("cannot read " + where(rel) + " while planning: " + e.getMessage(), e);
+                    }
+                    if (stat.isDirectory()) {
+                        subs.add(new DirTask(dir, entry.name(), rel + "/"));
+                    } else if (stat.isRegular()) {
+                        if ((!includes.isEmpty() && includes.stream().noneMatch(m -> m.test(rel)))
+                                || (!excludes.isEmpty() && excludes.stream().anyMatch(m -> m.test(rel)))) {
+                            continue;
+                        }
+                        if (stat.nlink() > 1) {
+                            part.links.put(rel, stat.nlink());
+                        }
+                        part.files.add(rel, stat.size(), stat.mtimeNanos(), stat.ino(), stat.dev());
+                    }
+                }
             }
         }
     }

@@ -86,6 +86,35 @@ class PlanFileTest {
     }
 
     @Test
+    void theWalkOnSeveralThreadsFindsExactlyWhatOneThreadFinds() throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("many"));
+        SplittableRandom random = new SplittableRandom(5);
+        // 2,000 files in directories of uneven depth and size, a few links and an empty directory
+        for (int i = 0; i < 2000; i++) {
+            Path f = root.resolve("d" + (i % 37)).resolve(i % 3 == 0 ? "deep/er/" : "").resolve("f" + i + ".txt");
+            Files.createDirectories(f.getParent());
+            Files.write(f, new byte[random.nextInt(300)]);
+        }
+        Files.createDirectories(root.resolve("empty"));
+        Files.createSymbolicLink(root.resolve("d1/link"), root.resolve("d2"));
+        Files.createLink(root.resolve("d3/hard"), root.resolve("d3/deep/er/f3.txt"));
+        for (List<String> include : List.of(List.<String>of(), List.of("d1*/**"))) {
+            Plan one = new Planner(1 << 20, 1).plan(root, include, List.of("**/f7*"), Operation.Split.WHOLE);
+            Planner several = new Planner(1 << 20, 4);
+            Plan four = several.plan(root, include, List.of("**/f7*"), Operation.Split.WHOLE);
+            assertThat(four.files()).as("files with %s", include).containsExactlyElementsOf(one.files());
+            assertThat(four.pieces()).containsExactlyElementsOf(one.pieces());
+            assertThat(four.files().size()).isGreaterThan(include.isEmpty() ? 1500 : 100);
+            if (include.isEmpty()) {
+                assertThat(several.refused()).hasSize(2); // d3/hard and d3/deep/er/f3.txt: two links each
+            }
+        }
+        // a stop seen by the threads ends the walk with Stopped
+        assertThatThrownBy(() -> new Planner(1 << 20, 4).stopWhen(() -> true)
+                .plan(root, List.of(), List.of(), Operation.Split.WHOLE)).isInstanceOf(Planner.Stopped.class);
+    }
+
+    @Test
     void aPlanJsonWrittenBeforeTheUpgradeStillReads() throws Exception {
         // exactly what JobFiles.writePlan wrote while Plan was a record: a plain ObjectMapper's JSON of it
         String old = "{\"inputRoot\":\"/data/in\",\"plannedBy\":null,\"files\":["
