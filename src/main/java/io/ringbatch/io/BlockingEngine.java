@@ -58,6 +58,12 @@ public final class BlockingEngine extends AbstractEngine {
      * the channel then reopens that same inode through {@code /proc/self/fd/N}, never the name, so a FIFO
      * or a link swapped in after the check cannot be what a blocking {@code FileChannel.open} meets.
      */
+    /** Each range opened when it is asked for: a channel reopened through /proc cannot be checked again. */
+    @Override
+    public FileSequence sequence(java.util.Iterator<FileSequence.Range> upcoming, int held) {
+        return FileSequence.onDemand(this, held);
+    }
+
     @Override
     OpenFile openFile(InputFile input, boolean direct) throws IOException {
         InputFile.Opened opened = input.open();

@@ -120,6 +120,11 @@ public final class InputFile {
         return other != null && root != null && root == other.root && rel.equals(other.rel);
     }
 
+    /** Checks the descriptor {@code fd}, opened from this file earlier, again: a {@code statx} of it. */
+    void recheck(int fd) throws IOException {
+        check(Dir.stat(fd, name()));
+    }
+
     /** Whether both name the same file beneath the same root object and expect the same of it. */
     boolean sameAs(InputFile other) {
         return sameFile(other) && java.util.Objects.equals(expected, other.expected);

@@ -102,6 +102,11 @@ final class NativeFile extends OpenFile {
     }
 
     @Override
+    void recheck(InputFile input) throws IOException {
+        input.recheck(fd);
+    }
+
+    @Override
     public synchronized void close() {
         if (!closed) {
             closed = true;

@@ -1,5 +1,7 @@
 package io.ringbatch.io;
 
+import java.io.IOException;
+
 /** A file an engine opened for a reader: its handle, what it was at open, and how reads must align. */
 abstract class OpenFile implements AutoCloseable {
     /** The file for messages: its root as configured and its name beneath (display form). */
@@ -14,6 +16,15 @@ abstract class OpenFile implements AutoCloseable {
         this.size = size;
         this.direct = direct;
         this.align = align;
+    }
+
+    /**
+     * Checks the opened file against what {@code input} expects once more, on its descriptor: for a file
+     * opened ahead of its use, so that one changed since then fails as changed when it is reached, as a file
+     * opened then would. Files that cannot be checked again are never opened ahead.
+     */
+    void recheck(InputFile input) throws IOException {
+        throw new IOException(path + ": cannot be checked again");
     }
 
     @Override

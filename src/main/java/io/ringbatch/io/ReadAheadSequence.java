@@ -19,7 +19,11 @@ import java.util.Iterator;
  * <p>
  * Opening ahead moves each file's open (beneath its root, no link followed, checked on the opened
  * descriptor) earlier by at most the window; it opens the same files in the same way, and an open that
- * fails is reported when the consumer asks for that range.
+ * fails is reported when the consumer asks for that range. A reader taken from the window has its
+ * descriptor checked against the plan once more ({@code statx} of it), so a file changed after it was
+ * opened ahead and before its range is reached fails as changed, as it would have if opened then. Only
+ * the io_uring engine opens ahead; the blocking engine (whose channel cannot be checked again) opens each
+ * range when it is asked for.
  */
 final class ReadAheadSequence implements FileSequence {
     /** Ranges opened ahead of the consumer at most. */
@@ -67,6 +71,14 @@ final class ReadAheadSequence implements FileSequence {
             Ahead next = window.pollFirst();
             if (next.failure != null) {
                 throw new IOException(next.failure.getMessage(), next.failure);
+            }
+            try {
+                // checked again now that it is reached: a file changed since it was opened ahead fails as
+                // changed, as it would have if opened now (the read already done is thrown away)
+                next.reader.file.recheck(next.range.file());
+            } catch (IOException | RuntimeException e) {
+                next.reader.close();
+                throw e;
             }
             return next.reader;
         }
