@@ -78,7 +78,7 @@ public class JobOutputs {
                         + "without '.', '..' or empty segments");
             }
         }
-        String shown = FileNames.display(relative);
+        String shown = FileNames.inMessage(relative);
         try (Dir root = Dir.open(outputRoot);
              Dir out = root.dir(JobFiles.outputRelative(outputRoot, dir))) {
             // O_NONBLOCK: a FIFO planted in the output opens at once (and is refused below) instead of hanging
@@ -130,7 +130,7 @@ public class JobOutputs {
         } catch (NoSuchFileException e) {
             return new Listing(false, List.of(), false);
         } catch (IOException e) {
-            log.warn("cannot list {}: {}", dir, e.toString());
+            log.warn("cannot list {}: {}", FileNames.inMessage(dir), e.toString());
             return new Listing(false, List.of(), false);
         }
         found.sort(Comparator.comparing(Found::name, FileNames.ORDER));
@@ -163,7 +163,7 @@ public class JobOutputs {
                     }
                 } catch (IOException e) {
                     // swapped for a link, or removed, since it was listed: left out
-                    log.debug("not listed: {}: {}", FileNames.display(name), e.toString());
+                    log.debug("not listed: {}: {}", FileNames.inMessage(name), e.toString());
                 }
             } else if (regular) {
                 if (files.size() >= max) {

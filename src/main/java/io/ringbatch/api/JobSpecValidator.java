@@ -224,8 +224,9 @@ public class JobSpecValidator {
                 Files.createDirectories(root);
                 realRoot = root.toRealPath();
             } catch (IOException e) {
-                log.error("ringbatch.output-root {} does not exist and cannot be created: {}", root, e.toString());
-                errors.add(new FieldError(field, "the service's output root " + root + " is not usable"));
+                log.error("ringbatch.output-root {} does not exist and cannot be created: {}", FileNames.inMessage(root),
+                        e.toString());
+                errors.add(new FieldError(field, "the service's output root " + FileNames.inMessage(root) + " is not usable"));
                 return null;
             }
         }
@@ -246,7 +247,7 @@ public class JobSpecValidator {
             }
             path = path.normalize();
             if (!(path.startsWith(root) || path.startsWith(realRoot)) || path.equals(root) || path.equals(realRoot)) {
-                errors.add(new FieldError(field, "must lie inside the output root " + root
+                errors.add(new FieldError(field, "must lie inside the output root " + FileNames.inMessage(root)
                         + " (a directory below it, not the root itself)"));
                 return null;
             }
@@ -283,16 +284,17 @@ public class JobSpecValidator {
             return null;
         }
         if (!real.startsWith(realRoot) || real.equals(realRoot)) {
-            errors.add(new FieldError(field, "leads (through a symbolic link) outside the output root " + root));
+            errors.add(new FieldError(field, "leads (through a symbolic link) outside the output root "
+                    + FileNames.inMessage(root)));
             return null;
         }
         if (inputRoot != null) {
             if (real.startsWith(inputRoot)) {
-                errors.add(new FieldError(field, "must not lie inside the input root " + inputRoot));
+                errors.add(new FieldError(field, "must not lie inside the input root " + FileNames.inMessage(inputRoot)));
                 return null;
             }
             if (inputRoot.startsWith(real)) {
-                errors.add(new FieldError(field, "must not contain the input root " + inputRoot));
+                errors.add(new FieldError(field, "must not contain the input root " + FileNames.inMessage(inputRoot)));
                 return null;
             }
         }
@@ -346,6 +348,6 @@ public class JobSpecValidator {
     }
 
     private String roots() {
-        return properties.inputRoots().toString();
+        return properties.inputRoots().stream().map(FileNames::inMessage).toList().toString();
     }
 }

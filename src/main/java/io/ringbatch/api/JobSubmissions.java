@@ -1,5 +1,6 @@
 package io.ringbatch.api;
 
+import io.ringbatch.io.FileNames;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
@@ -86,8 +87,8 @@ public class JobSubmissions {
                 return Optional.of(replay(store.findByIdempotencyKey(idempotencyKey).orElseThrow(() -> e), submitted,
                         idempotencyKey));
             }
-            log.info("job {} submitted: {} of {} into {}", id, resolved.operation(), resolved.inputRoot(),
-                    resolved.outputPath());
+            log.info("job {} submitted: {} of {} into {}", id, resolved.operation(),
+                    FileNames.inMessage(resolved.inputRoot()), FileNames.inMessage(resolved.outputPath()));
             dispatcher.dispatch();
             return Optional.empty();
         });

@@ -1,6 +1,7 @@
 package io.ringbatch.batch;
 
 import io.ringbatch.io.Dir;
+import io.ringbatch.io.FileNames;
 import io.ringbatch.io.Stat;
 import io.ringbatch.operation.MergeInput;
 import io.ringbatch.operation.Operation;
@@ -118,15 +119,15 @@ final class CommittedWork {
         int fd = work.openFd(name, Dir.O_RDONLY | Dir.O_NONBLOCK, 0);
         try {
             // the size of what was opened (an open revalidates an NFS client's cached attributes)
-            Stat stat = Dir.stat(fd, name);
+            Stat stat = Dir.stat(fd, FileNames.inMessage(name));
             if (!stat.isRegular()) {
-                throw new IOException(name + " in the job's work directory is not a regular file");
+                throw new IOException(FileNames.inMessage(name) + " in the job's work directory is not a regular file");
             }
             if (stat.size() == length) {
                 return name;
             }
             if (stat.size() < length) {
-                throw new IOException("the output of piece " + piece + " (" + name + ") holds " + stat.size()
+                throw new IOException("the output of piece " + piece + " (" + FileNames.inMessage(name) + ") holds " + stat.size()
                         + " bytes, fewer than the " + length + " its attempt committed: is the work directory"
                         + " (ringbatch.work-dir) the same on every instance?");
             }
@@ -209,7 +210,7 @@ final class CommittedWork {
             long end = recordsLengths[p];
             if (ch == null) {
                 if (end > 0) {
-                    throw new IOException("partition " + p + ": its record file " + recordsNames[p]
+                    throw new IOException("partition " + p + ": its record file " + FileNames.inMessage(recordsNames[p])
                             + " is missing, yet its last commit counted " + end + " bytes in it");
                 }
                 return;

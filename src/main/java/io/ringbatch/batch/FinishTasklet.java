@@ -242,7 +242,9 @@ class FinishTasklet implements Tasklet {
     /**
      * The skipped input files as {@code {name, nameBase64, reason}}: name is the display form (invalid
      * UTF-8 as \xHH), nameBase64 the exact bytes. A worker records "path: reason" with the path as a byte
-     * string; the longest planned path that prefixes the entry is its path (a name may hold ": " too).
+     * string and the reason as text (a message, names in it in {@link FileNames#inMessage} form); the
+     * longest planned path that prefixes the entry is its path (a name may hold ": " too). An entry with
+     * no planned path (never expected) is shown whole, as text, its control characters escaped.
      */
     static List<Map<String, String>> skipped(List<String> entries, Iterable<String> planned) {
         List<Map<String, String>> out = new ArrayList<>();
@@ -271,11 +273,12 @@ class FinishTasklet implements Tasklet {
                     break;
                 }
             }
-            String reason = name == null ? entry : entry.substring(name.length() + 2);
+            String reason = name == null ? FileNames.inMessage(FileNames.ofText(entry))
+                    : entry.substring(name.length() + 2);
             Map<String, String> item = new LinkedHashMap<>();
             item.put("name", name == null ? null : FileNames.display(name));
             item.put("nameBase64", name == null ? null : FileNames.base64(name));
-            item.put("reason", FileNames.display(reason));
+            item.put("reason", reason);
             out.add(item);
         }
         return out;
@@ -289,13 +292,14 @@ class FinishTasklet implements Tasklet {
         try {
             parent.rename(stagingName, parent, leaf);
         } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.NotDirectoryException e) {
-            throw new IOException("output path " + output + " is taken (not an empty directory); nothing was "
+            throw new IOException("output path " + FileNames.inMessage(output) + " is taken (not an empty directory); nothing was "
                     + "overwritten", e);
         } catch (IOException e) {
             // renameat(2) over a directory that is not empty: ENOTEMPTY (errno 39 on Linux)
             String message = String.valueOf(e.getMessage());
             if (message.contains("ENOTEMPTY") || message.contains("errno 39)")) {
-                throw new IOException("output path " + output + " is not empty; nothing was overwritten", e);
+                throw new IOException("output path " + FileNames.inMessage(output) + " is not empty; nothing was overwritten",
+                        e);
             }
             throw e;
         }

@@ -3,7 +3,6 @@ package io.ringbatch.batch;
 import io.ringbatch.io.Dir;
 import io.ringbatch.io.FileNames;
 import java.io.IOException;
-import java.nio.charset.Charset;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,20 +28,20 @@ public final class InputRoots {
         try {
             dir = Dir.open(root.toAbsolutePath());
         } catch (NoSuchFileException e) {
-            throw new IOException("input root " + root + " does not exist any more", e);
+            throw new IOException("input root " + FileNames.inMessage(root) + " does not exist any more", e);
         } catch (IOException e) {
-            throw new IOException("input root " + root + " cannot be opened: " + e.getMessage(), e);
+            throw new IOException("input root " + FileNames.inMessage(root) + " cannot be opened: " + e.getMessage(), e);
         }
         try {
             String now = dir.resolvedPath();
             if (dir.stat().nlink() == 0) {
                 // removed since the job was submitted: /proc shows the old path with " (deleted)"
-                throw new IOException("input root " + root + " does not exist any more");
+                throw new IOException("input root " + FileNames.inMessage(root) + " does not exist any more");
             }
             for (Path allowed : configured) {
                 String real;
                 try {
-                    real = bytes(allowed.toRealPath());
+                    real = FileNames.ofPath(allowed.toRealPath());
                 } catch (IOException e) {
                     continue; // a configured root that is missing holds nothing
                 }
@@ -51,17 +50,16 @@ public final class InputRoots {
                     return dir;
                 }
             }
-            throw new IOException("input root " + root + " now resolves to " + FileNames.display(now)
-                    + ", outside ringbatch.input-roots " + configured + "; refused");
+            throw new IOException("input root " + FileNames.inMessage(root) + " now resolves to "
+                    + FileNames.inMessage(now) + ", outside ringbatch.input-roots " + inMessage(configured) + "; refused");
         } catch (IOException | RuntimeException e) {
             dir.close();
             throw e;
         }
     }
 
-    /** The bytes of a path as the JVM hands it to the kernel ({@code sun.jnu.encoding}), as a byte string. */
-    private static String bytes(Path path) {
-        String encoding = System.getProperty("sun.jnu.encoding", "UTF-8");
-        return FileNames.of(path.toString().getBytes(Charset.forName(encoding)));
+    /** The configured roots as a list for a message. */
+    private static String inMessage(List<Path> roots) {
+        return roots.stream().map(FileNames::inMessage).toList().toString();
     }
 }

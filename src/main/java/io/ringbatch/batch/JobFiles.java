@@ -1,6 +1,7 @@
 package io.ringbatch.batch;
 
 import io.ringbatch.io.Dir;
+import io.ringbatch.io.FileNames;
 import io.ringbatch.operation.StagingFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -98,19 +99,21 @@ public final class JobFiles {
         } else if (output.startsWith(outputRoot) && !output.equals(outputRoot)) {
             relative = outputRoot.relativize(output);
         } else {
-            throw new IOException("the output path " + output + " is not inside the output root " + outputRoot);
+            throw new IOException("the output path " + FileNames.inMessage(output) + " is not inside the output root "
+                    + FileNames.inMessage(outputRoot));
         }
         StringBuilder sb = new StringBuilder();
         for (Path part : relative) {
             if (part.toString().equals("..")) {
-                throw new IOException("the output path " + output + " leaves the output root " + outputRoot);
+                throw new IOException("the output path " + FileNames.inMessage(output) + " leaves the output root "
+                        + FileNames.inMessage(outputRoot));
             }
             if (!sb.isEmpty()) {
                 sb.append('/');
             }
             sb.append(part);
         }
-        return io.ringbatch.io.FileNames.ofText(sb.toString());
+        return FileNames.ofText(sb.toString());
     }
 
     /**
@@ -159,7 +162,7 @@ public final class JobFiles {
             FileChannel ch = FileChannel.open(Dir.procPath(fd), StandardOpenOption.READ);
             if (!Files.isRegularFile(Dir.procPath(fd))) {
                 ch.close();
-                throw new IOException(name + " in the work directory of the job is not a regular file");
+                throw new IOException(FileNames.inMessage(name) + " in the work directory of the job is not a regular file");
             }
             return ch;
         } finally {
@@ -179,7 +182,7 @@ public final class JobFiles {
         int fd = work.openFd(name, Dir.O_RDWR | Dir.O_CREAT | Dir.O_NONBLOCK, FILE_MODE);
         try {
             if (!Files.isRegularFile(Dir.procPath(fd))) {
-                throw new IOException(name + " in the work directory of the job is not a regular file");
+                throw new IOException(FileNames.inMessage(name) + " in the work directory of the job is not a regular file");
             }
             return FileChannel.open(Dir.procPath(fd), StandardOpenOption.READ, StandardOpenOption.WRITE);
         } finally {
@@ -193,11 +196,11 @@ public final class JobFiles {
         try (FileChannel ch = FileChannel.open(Dir.procPath(fd), StandardOpenOption.READ)) {
             // the opened inode itself (stat through the magic link), not the name again
             if (!Files.isRegularFile(Dir.procPath(fd))) {
-                throw new IOException(name + " is not a regular file");
+                throw new IOException(FileNames.inMessage(name) + " is not a regular file");
             }
             long size = ch.size();
             if (size > Integer.MAX_VALUE - 16) {
-                throw new IOException(name + " is too large to read whole: " + size + " bytes");
+                throw new IOException(FileNames.inMessage(name) + " is too large to read whole: " + size + " bytes");
             }
             ByteBuffer buf = ByteBuffer.allocate((int) size);
             while (buf.hasRemaining() && ch.read(buf) >= 0) {

@@ -1,6 +1,7 @@
 package io.ringbatch.batch;
 
 import io.ringbatch.io.Dir;
+import io.ringbatch.io.FileNames;
 import io.ringbatch.io.FileSequence;
 import io.ringbatch.io.InputFile;
 import io.ringbatch.io.IoEngine;
@@ -440,7 +441,7 @@ public class PartitionWork implements ItemStreamReader<ItemResult> {
             processor = null;
             processorPiece = -1;
             throw new JobInterruptedException("job " + job.jobId() + " stopped while partition " + partition
-                    + " processed " + plan.piece(item.piece).path() + "; it resumes at its last commit");
+                    + " processed " + FileNames.inMessage(plan.piece(item.piece).path()) + "; it resumes at its last commit");
         } finally {
             item.release();
             state.busyNanos += System.nanoTime() - t0;

@@ -2,6 +2,7 @@ package io.ringbatch.batch;
 
 import io.ringbatch.io.Block;
 import io.ringbatch.io.BlockReader;
+import io.ringbatch.io.FileNames;
 import io.ringbatch.io.InputFile;
 import io.ringbatch.io.FileSequence;
 import io.ringbatch.operation.Operation;
@@ -188,7 +189,7 @@ final class PieceCursor implements AutoCloseable {
         } else if (carry.remaining() < n) {
             long want = (long) carry.position() + n;
             if (want > Integer.MAX_VALUE - 16) {
-                throw new IllegalStateException(piece.path() + ": a line longer than 2 GiB");
+                throw new IllegalStateException(FileNames.inMessage(piece.path()) + ": a line longer than 2 GiB");
             }
             ByteBuffer bigger = ByteBuffer.allocate((int) Math.min(Integer.MAX_VALUE - 16, Math.max(want, 2L * carry.capacity())));
             carry.flip();

@@ -111,7 +111,7 @@ public final class Planner {
         if (links <= 1) {
             return null;
         }
-        return "input file " + FileNames.display(path) + " has " + links + " hard links; another name of it may lie"
+        return "input file " + FileNames.inMessage(path) + " has " + links + " hard links; another name of it may lie"
                 + " outside the input root, and ringbatch reads only files with one link unless " + ALLOW_HARD_LINKS_KEY
                 + "=true";
     }
@@ -394,7 +394,7 @@ public final class Planner {
     }
 
     private static String where(String rel) {
-        return rel.isEmpty() ? "the input root" : FileNames.display(rel);
+        return rel.isEmpty() ? "the input root" : FileNames.inMessage(rel);
     }
 
     /**

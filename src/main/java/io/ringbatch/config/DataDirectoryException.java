@@ -7,7 +7,7 @@ public class DataDirectoryException extends RuntimeException {
     private final Path dir;
 
     public DataDirectoryException(Path dir, String reason, Throwable cause) {
-        super("ringbatch.data-dir " + dir + " cannot be used: " + reason, cause);
+        super("ringbatch.data-dir " + io.ringbatch.io.FileNames.inMessage(dir) + " cannot be used: " + reason, cause);
         this.dir = dir;
     }
 

@@ -24,7 +24,7 @@ public interface BlockReader extends AutoCloseable {
 
     long end();
 
-    /** The file for messages: its root and its name beneath it (display form). */
+    /** The file for messages: its root and its name beneath it ({@code FileNames.inMessage}). */
     String path();
 
     /** Whether the reads bypass the page cache (O_DIRECT). */

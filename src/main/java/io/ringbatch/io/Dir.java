@@ -4,7 +4,6 @@ import com.sun.jna.LastErrorException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.Charset;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
@@ -69,7 +68,7 @@ public final class Dir implements AutoCloseable {
     static volatile Consumer<String> beforeOpen;
 
     private final int fd;
-    /** The path for messages (display form). */
+    /** The path for messages ({@link FileNames#inMessage}). */
     private final String name;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -84,16 +83,14 @@ public final class Dir implements AutoCloseable {
      */
     public static Dir open(Path absolute) throws IOException {
         if (!absolute.isAbsolute()) {
-            throw new IllegalArgumentException("not an absolute path: " + absolute);
+            throw new IllegalArgumentException("not an absolute path: " + FileNames.inMessage(absolute));
         }
-        String encoding = System.getProperty("sun.jnu.encoding", "UTF-8");
-        byte[] text = absolute.toString().getBytes(Charset.forName(encoding));
-        byte[] z = new byte[text.length + 1];
-        System.arraycopy(text, 0, z, 0, text.length);
+        String name = FileNames.inMessage(absolute);
         try {
-            return new Dir(LibC.openat(LibC.AT_FDCWD, z, O_PATH | O_DIRECTORY | O_CLOEXEC, 0), absolute.toString());
+            return new Dir(LibC.openat(LibC.AT_FDCWD, FileNames.cString(FileNames.ofPath(absolute)),
+                    O_PATH | O_DIRECTORY | O_CLOEXEC, 0), name);
         } catch (LastErrorException e) {
-            throw failure(absolute.toString(), e.getErrorCode());
+            throw failure(name, e.getErrorCode());
         }
     }
 
@@ -265,7 +262,7 @@ public final class Dir implements AutoCloseable {
         return fd;
     }
 
-    /** The path for messages: as configured, then the relative names beneath it (display form). */
+    /** The path for messages: as configured, then the relative names beneath it ({@link FileNames#inMessage}). */
     public String name() {
         return name;
     }
@@ -321,7 +318,7 @@ public final class Dir implements AutoCloseable {
     }
 
     private String where(String rel) {
-        return name + "/" + FileNames.display(rel);
+        return name + "/" + FileNames.inMessage(rel);
     }
 
     /** Refuses what could leave the directory before any system call sees it. */
@@ -339,7 +336,7 @@ public final class Dir implements AutoCloseable {
             }
         }
         if (why != null) {
-            throw new IOException(name + ": \"" + FileNames.display(rel) + "\": " + why + ", refused");
+            throw new IOException(name + ": \"" + FileNames.inMessage(rel) + "\": " + why + ", refused");
         }
     }
 
@@ -435,7 +432,7 @@ public final class Dir implements AutoCloseable {
         int slash = trimmed.lastIndexOf('/');
         String last = trimmed.substring(slash + 1);
         if (last.equals(".")) {
-            throw new IllegalArgumentException("\".\" as the last component of " + FileNames.display(rel));
+            throw new IllegalArgumentException("\".\" as the last component of " + FileNames.inMessage(rel));
         }
         if (slash < 0) {
             return new Parent(fd, false, FileNames.cString(last));

@@ -3,10 +3,12 @@ package io.ringbatch.io;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.Charset;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Comparator;
@@ -71,9 +73,39 @@ public final class FileNames {
     /**
      * The name for people: its bytes decoded as UTF-8, each byte that is not part of valid UTF-8 shown
      * as {@code \xHH} (and a backslash that could be read as such an escape stays a plain backslash: the
-     * exact bytes are in {@link #base64}). Control characters are kept; the API's JSON escapes them.
+     * exact bytes are in {@link #base64}). Control characters are kept; the API's JSON escapes them. For
+     * a name inside a message or a log line, {@link #inMessage}.
      */
     public static String display(String bytes) {
+        return render(bytes, false);
+    }
+
+    /**
+     * The name inside a message: an exception's message (a job's error, a report's reason, a problem
+     * detail of the API) or a log line. {@link #display}, and the bytes of every control character too
+     * as {@code \xHH} (C0 and DEL, C1, U+2028 and U+2029), so that a name with a newline keeps the
+     * message on one line: {@code caf\xE9.log}, {@code new\x0Aline.log}. Lossy like display.
+     */
+    public static String inMessage(String bytes) {
+        return render(bytes, true);
+    }
+
+    /**
+     * A path the JVM holds (a configured root, a path from the API), inside a message: its bytes as the
+     * JVM hands them to the kernel ({@link #ofPath}) in the form of {@link #inMessage}.
+     */
+    public static String inMessage(Path path) {
+        return path == null ? "null" : inMessage(ofPath(path));
+    }
+
+    /** The byte string of a path as the JVM hands it to the kernel (encoded with {@code sun.jnu.encoding}). */
+    public static String ofPath(Path path) {
+        String encoding = System.getProperty("sun.jnu.encoding", "UTF-8");
+        return of(path.toString().getBytes(Charset.forName(encoding)));
+    }
+
+    /** The one escaping of names: bytes that are not UTF-8 as \xHH, and, when asked, control characters. */
+    private static String render(String bytes, boolean controls) {
         byte[] raw = raw(bytes);
         CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -87,7 +119,7 @@ public final class FileNames {
             }
             if (r.isError()) {
                 for (int i = 0; i < r.length(); i++) {
-                    out.put(String.format("\\x%02X", raw[in.position()] & 0xff));
+                    hex(out, raw[in.position()]);
                     in.position(in.position() + 1);
                 }
             } else {
@@ -95,7 +127,32 @@ public final class FileNames {
             }
         }
         out.flip();
-        return out.toString();
+        if (!controls) {
+            return out.toString();
+        }
+        // a control character is one char (all are in the BMP), decoded from valid UTF-8: its bytes again
+        CharBuffer escaped = CharBuffer.allocate(out.remaining() * 12 + 16);
+        while (out.hasRemaining()) {
+            char c = out.get();
+            if (isControl(c)) {
+                for (byte b : String.valueOf(c).getBytes(StandardCharsets.UTF_8)) {
+                    hex(escaped, b);
+                }
+            } else {
+                escaped.put(c);
+            }
+        }
+        escaped.flip();
+        return escaped.toString();
+    }
+
+    /** What would break a line or be invisible in one: C0 and DEL, C1, and the Unicode line and paragraph separators. */
+    private static boolean isControl(char c) {
+        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029';
+    }
+
+    private static void hex(CharBuffer out, byte b) {
+        out.put(String.format("\\x%02X", b & 0xff));
     }
 
     /** The exact bytes as URL-safe base64 without padding (RFC 4648 section 5), as the API gives them. */

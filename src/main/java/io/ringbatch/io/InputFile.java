@@ -1,7 +1,6 @@
 package io.ringbatch.io;
 
 import java.io.IOException;
-import java.nio.charset.Charset;
 import java.nio.file.Path;
 
 /**
@@ -52,19 +51,18 @@ public final class InputFile {
         Path absolute = path.toAbsolutePath();
         Path parent = absolute.getParent();
         if (parent == null || absolute.getFileName() == null) {
-            throw new IllegalArgumentException(absolute + ": not a file's path");
+            throw new IllegalArgumentException(FileNames.inMessage(absolute) + ": not a file's path");
         }
-        String encoding = System.getProperty("sun.jnu.encoding", "UTF-8");
-        String name = FileNames.of(absolute.getFileName().toString().getBytes(Charset.forName(encoding)));
+        String name = FileNames.ofPath(absolute.getFileName());
         return new InputFile(null, parent, name, null);
     }
 
-    /** The path for messages: the root as configured and the relative name (display form). */
+    /** The path for messages: the root as configured and the relative name ({@link FileNames#inMessage}). */
     public String name() {
         String n = name;
         if (n == null) {
             // made once: each open names its file for messages several times
-            n = (root != null ? root.name() : directory.toString()) + "/" + FileNames.display(rel);
+            n = (root != null ? root.name() : FileNames.inMessage(directory)) + "/" + FileNames.inMessage(rel);
             name = n;
         }
         return n;

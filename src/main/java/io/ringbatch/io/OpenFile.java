@@ -4,7 +4,7 @@ import java.io.IOException;
 
 /** A file an engine opened for a reader: its handle, what it was at open, and how reads must align. */
 abstract class OpenFile implements AutoCloseable {
-    /** The file for messages: its root as configured and its name beneath (display form). */
+    /** The file for messages: its root as configured and its name beneath ({@code FileNames.inMessage}). */
     final String path;
     final long size;
     final boolean direct;

@@ -135,7 +135,7 @@ public class CsvToJsonlOperation implements Operation {
         for (Piece piece : pieces) {
             if (!piece.wholeFile()) {
                 throw new IOException("csv-to-jsonl takes whole files, got a range of "
-                        + FileNames.display(piece.path()));
+                        + FileNames.inMessage(piece.path()));
             }
             if (!done.get(piece.index())) {
                 continue;
@@ -145,7 +145,7 @@ public class CsvToJsonlOperation implements Operation {
                 // a refused file has no records and never gets here; this is a name that only the numbered
                 // form of a collision made too long, which refusal() does not foresee: fail, never drop quietly
                 throw new IOException("csv-to-jsonl: " + OutputNames.refusal(piece.path(), name) + " ("
-                        + FileNames.display(piece.path()) + ")");
+                        + FileNames.inMessage(piece.path()) + ")");
             }
             // a piece with no output (no rows) gives an empty file
             in.files().place(piece.index(), name);

@@ -371,7 +371,7 @@ public class GrepOperation implements Operation {
                 String where = pieceStart == 0 ? "line " + (lines) : "line " + lines + " counted from byte "
                         + pieceStart;
                 throw new PatternTooCostlyException("grep: the pattern " + patternText + " needs more than "
-                        + MATCH_BUDGET + " steps on one line of " + FileNames.display(path) + " (" + where + "); it backtracks without "
+                        + MATCH_BUDGET + " steps on one line of " + FileNames.inMessage(path) + " (" + where + "); it backtracks without "
                         + "end there (nested quantifiers such as (a+)+ over a long line): simplify it");
             } finally {
                 chars.budget(Long.MAX_VALUE);

@@ -206,11 +206,11 @@ public final class StagingFiles {
      */
     static String[] split(String name) throws IOException {
         if (name.isEmpty() || name.indexOf('\0') >= 0) {
-            throw new IOException("output path is empty or holds a NUL byte: " + FileNames.display(name));
+            throw new IOException("output path is empty or holds a NUL byte: " + FileNames.inMessage(name));
         }
         for (String segment : name.split("/", -1)) {
             if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
-                throw new IOException("output path leaves the output directory: " + FileNames.display(name));
+                throw new IOException("output path leaves the output directory: " + FileNames.inMessage(name));
             }
         }
         int slash = name.lastIndexOf('/');

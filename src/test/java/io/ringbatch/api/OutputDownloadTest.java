@@ -17,6 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -27,7 +30,8 @@ import tools.jackson.databind.JsonNode;
 /**
  * Downloads by descriptor over real HTTP: a name that is not UTF-8 is listed as display + base64 and
  * downloaded byte for byte through {@code ?path=}; a finished job's output directory replaced by a link
- * to a directory outside serves and lists nothing.
+ * to a directory outside serves and lists nothing; a download of a missing file names it in the 404's
+ * detail on one line, bytes that are not UTF-8 and control characters as {@code \xHH}.
  */
 @ServiceTest
 @Timeout(120)
@@ -102,6 +106,31 @@ class OutputDownloadTest {
         assertInvalid(http.get("/api/jobs/" + id + "/output-file?path=" + escape), "path");
         assertProblem(http.get("/api/jobs/" + id + "/output-file?path=" + Base64.getUrlEncoder()
                 .encodeToString("missing.txt".getBytes())), 404);
+    }
+
+    @Test
+    void aMissingOutputIsNamedInTheProblemDetailOnOneLineWithEscapes() throws Exception {
+        String id = http.submit(JobApiTest.job(tree.toString())).path("id").asString();
+        http.awaitStatus(id, "COMPLETED", 60);
+        // each name's bytes, and how the 404's detail must show it (FileNames.inMessage), written out
+        Map<String, String> names = new LinkedHashMap<>();
+        names.put(FileNames.of(LATIN1), "caf\\xE9 r\\xE9sum\\xE9.txt");
+        names.put(FileNames.of(new byte[] {'b', 'a', 'd', (byte) 0xC3, '(', (byte) 0x80, (byte) 0xFF}),
+                "bad\\xC3(\\x80\\xFF");
+        names.put("sub/new\nline.txt", "sub/new\\x0Aline.txt");
+        names.put("tab\there\r.txt", "tab\\x09here\\x0D.txt");
+        names.put(FileNames.ofText("naïve café.txt"), "naïve café.txt");
+        for (Map.Entry<String, String> name : names.entrySet()) {
+            String base64 = Base64.getUrlEncoder().withoutPadding().encodeToString(FileNames.raw(name.getKey()));
+            for (String url : new String[] {"/api/jobs/" + id + "/output-file?path=" + base64,
+                    "/api/jobs/" + id + "/output?path=" + base64}) {
+                String detail = assertProblem(http.get(url), 404).path("detail").asString();
+                assertThat(detail).as(url).isEqualTo("job " + id + " has no output file '" + name.getValue() + "'");
+                assertThat(Pattern.compile("\\R").matcher(detail).find()).as(detail).isFalse();
+                assertThat(detail.chars().noneMatch(Character::isISOControl)).as(detail).isTrue();
+                assertThat(detail).doesNotContain("\uFFFD");
+            }
+        }
     }
 
     @Test

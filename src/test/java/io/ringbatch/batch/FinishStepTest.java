@@ -173,6 +173,28 @@ class FinishStepTest {
         assertThat(item.path("reason").asString()).isEqualTo("input file changed while the job ran");
     }
 
+    @Test
+    void aSkippedFilesReasonIsTextAsTheMessageSaidIt() throws Exception {
+        // the reason is a message, names in it in FileNames.inMessage form: shown as it is, not decoded again
+        // (which turned "naïve" into "na\xEFve" and failed the report on a name outside Latin-1)
+        String utf8 = io.ringbatch.io.FileNames.ofText("日本語/naïve.log");
+        String newline = "new\nline.log";
+        String reason = "/in/" + io.ringbatch.io.FileNames.inMessage(utf8) + ": changed while the job ran";
+        var skipped = FinishTasklet.skipped(List.of(utf8 + ": " + reason,
+                newline + ": /in/" + io.ringbatch.io.FileNames.inMessage(newline) + ": is a directory",
+                "not/planned\n\u00e9: gone"), List.of(utf8, newline));
+        var report = JobFiles.JSON.readTree(JobFiles.JSON.writeValueAsBytes(Map.of("skipped", skipped)));
+        assertThat(report.path("skipped").get(0).path("name").asString()).isEqualTo("日本語/naïve.log");
+        assertThat(report.path("skipped").get(0).path("reason").asString())
+                .isEqualTo("/in/日本語/naïve.log: changed while the job ran");
+        assertThat(report.path("skipped").get(1).path("name").asString()).isEqualTo("new\nline.log");
+        assertThat(report.path("skipped").get(1).path("reason").asString())
+                .isEqualTo("/in/new\\x0Aline.log: is a directory");
+        // no planned path: the whole entry as text, one line
+        assertThat(report.path("skipped").get(2).path("name").isNull()).isTrue();
+        assertThat(report.path("skipped").get(2).path("reason").asString()).isEqualTo("not/planned\\x0Aé: gone");
+    }
+
     private static JobDefinition definition(String id, Path output) {
         return new JobDefinition(id, "wc", Map.of(), input, List.of(), List.of(), output, false);
     }

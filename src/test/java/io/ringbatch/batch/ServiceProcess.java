@@ -96,6 +96,11 @@ public final class ServiceProcess implements AutoCloseable {
         return JSON.readTree(r.body());
     }
 
+    /** GET whatever the status; returns the status code and the body. */
+    public HttpResponse<String> fetch(String path) throws Exception {
+        return http.send(request(path).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     /** Submits the job and returns its id (202 expected). */
     public String submit(String body) throws Exception {
         HttpResponse<String> r = http.send(request("/api/jobs").POST(HttpRequest.BodyPublishers.ofString(body))

@@ -14,6 +14,7 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -313,6 +314,37 @@ class EngineContractTest {
         Path missing = dir.resolve("no such file");
         assertThatThrownBy(() -> engine.open(missing)).isInstanceOf(IOException.class)
                 .hasMessageContaining(missing.toString()).hasMessageContaining("ENOENT");
+    }
+
+    @Test
+    void aFileNamedByBytesIsNamedInMessageFormWhenItIsMissingOrChanged() throws IOException {
+        IoEngine engine = engine(IoOptions.defaults());
+        Path sub = Files.createDirectories(dir.resolve("names-" + engineName));
+        // each name's bytes and how a message must show it (FileNames.inMessage), written out
+        Map<String, String> names = new LinkedHashMap<>();
+        names.put(FileNames.of(new byte[] {'c', 'a', 'f', (byte) 0xE9, '.', 'l', 'o', 'g'}), "caf\\xE9.log");
+        names.put(FileNames.of(new byte[] {'b', 'a', 'd', (byte) 0xC3, '(', (byte) 0x80, (byte) 0xFF}),
+                "bad\\xC3(\\x80\\xFF");
+        names.put("new\nline\t.log", "new\\x0Aline\\x09.log");
+        try (Dir root = Dir.open(sub)) {
+            for (Map.Entry<String, String> name : names.entrySet()) {
+                String shown = sub + "/" + name.getValue();
+                assertThatThrownBy(() -> engine.open(InputFile.beneath(root, name.getKey(), null), 0, -1, 1))
+                        .isInstanceOf(IOException.class).hasMessage(shown + ": ENOENT (errno 2)");
+                int fd = root.openFd(name.getKey(), Dir.O_WRONLY | Dir.O_CREAT, 0644);
+                Stat stat;
+                try {
+                    stat = Dir.stat(fd, "test");
+                } finally {
+                    Dir.closeFd(fd);
+                }
+                // planned one byte longer than it is: changed since
+                InputFile.Expected planned = new InputFile.Expected(stat.size() + 1, stat.mtimeNanos(), stat.ino(),
+                        stat.dev(), false);
+                assertThatThrownBy(() -> engine.open(InputFile.beneath(root, name.getKey(), planned), 0, -1, 1))
+                        .isInstanceOf(IOException.class).hasMessageStartingWith(shown + ": changed while the job ran");
+            }
+        }
     }
 
     @Test

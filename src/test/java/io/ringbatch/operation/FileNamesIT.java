@@ -9,6 +9,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +36,8 @@ import tools.jackson.databind.JsonNode;
  * what its reference tool prints. Between the two starts, a grep job over large files with such names is
  * killed with SIGKILL half-way under {@code LANG=C} and finished by the {@code C.UTF-8} start, with
  * grep's exact output: the plan, the execution contexts and the record files hold names the same way
- * under either locale.
+ * under either locale. Under both, a download of a missing output with such a name is refused with the
+ * name in the detail in {@code FileNames.inMessage} form, and job-report.json is strict UTF-8 JSON.
  */
 @Timeout(300)
 class FileNamesIT {
@@ -136,6 +138,17 @@ class FileNamesIT {
         assertThat(RefTools.run(out.get("gzip"), List.of("zcat"), gz)).isEqualTo(inputs.toByteArray());
         notProcessed(out.get("gzip"), 3, locale);
 
+        // a download of a missing output: the 404's detail names it on one line, in FileNames.inMessage form
+        Map<String, String> missing = Map.of(TestTrees.LATIN1, "caf\\xE9.log", "new\nline.log", "new\\x0Aline.log",
+                "bad\u00c3(\u0080\u00ff.log", "bad\\xC3(\\x80\\xFF.log");
+        for (Map.Entry<String, String> name : missing.entrySet()) {
+            HttpResponse<String> r = service.fetch("/api/jobs/" + jobs.get("gzip") + "/output-file?path="
+                    + FileNames.base64(name.getKey()));
+            assertThat(r.statusCode()).as("%s under %s", r.body(), locale).isEqualTo(404);
+            assertThat(ServiceProcess.JSON.readTree(r.body()).path("detail").asString()).as(locale)
+                    .isEqualTo("job " + jobs.get("gzip") + " has no output file '" + name.getValue() + "'");
+        }
+
         // csv-to-jsonl: .csv replaced by .jsonl (or .jsonl added), unless that passes 255 bytes
         Map<String, String> jsonl = CsvToJsonlOperation.outputNames(paths);
         jsonl.entrySet().removeIf(e -> OutputNames.lastComponentLength(e.getValue()) > OutputNames.NAME_MAX);
@@ -150,11 +163,23 @@ class FileNamesIT {
         notProcessed(out.get("csv-to-jsonl"), 3, locale);
     }
 
-    /** job-report.json is valid JSON and lists the files an operation could not name an output for. */
+    /**
+     * job-report.json is valid JSON (strict UTF-8) and lists the files an operation could not name an output
+     * for: each by name (display form) and nameBase64 (the bytes), its reason on one line.
+     */
     private static void notProcessed(Path output, int expected, String locale) throws IOException {
-        JsonNode report = ServiceProcess.JSON.readTree(Files.readAllBytes(output.resolve("job-report.json")));
+        byte[] json = Files.readAllBytes(output.resolve("job-report.json"));
+        JsonNode report = ServiceProcess.JSON.readTree(StandardCharsets.UTF_8.newDecoder()
+                .decode(java.nio.ByteBuffer.wrap(json)).toString());
         assertThat(report.path("skipped").size()).as("skipped under %s: %s", locale, report).isEqualTo(expected);
         assertThat(report.path("skipped").toString().split("not processed", -1)).hasSize(expected + 1);
+        for (JsonNode item : report.path("skipped")) {
+            String bytes = FileNames.fromBase64(item.path("nameBase64").asString());
+            assertThat(OutputNames.lastComponentLength(bytes)).as("%s", item).isGreaterThan(OutputNames.NAME_MAX - 5);
+            assertThat(item.path("name").asString()).isEqualTo(FileNames.display(bytes));
+            assertThat(item.path("reason").asString().chars().noneMatch(Character::isISOControl)).as("%s", item)
+                    .isTrue();
+        }
     }
 
     /** The files of an output directory but its report, by byte name, in byte order. */
