@@ -156,8 +156,11 @@ public class Leases {
             ps.setInt(3, LOCK_CLASS);
             ps.setInt(4, lockKey(stepExecutionId));
             try (ResultSet rs = ps.executeQuery()) {
-                if (rs.next() && rs.getBoolean(1) && !shutDown) {
+                if (rs.next() && rs.getBoolean(1)) {
                     idle.offerFirst(c);
+                    if (shutDown && idle.remove(c)) {
+                        c.close(); // the instance is closing: no next lease
+                    }
                     return;
                 }
             }
