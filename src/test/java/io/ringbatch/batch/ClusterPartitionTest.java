@@ -196,6 +196,31 @@ class ClusterPartitionTest {
         }
     }
 
+    @Test
+    void aLeaseAfterAnotherReusesItsIdleConnection() throws Exception {
+        Leases leases = new Leases(a.getBean(DataSource.class), "reuse");
+        Integer first;
+        try (Leases.Lease lease = leases.take(778_001L, 778L)) {
+            assertThat(lease).isNotNull();
+            first = lockHolder(778_001L);
+            assertThat(first).isNotNull();
+        }
+        assertThat(lockHolder(778_001L)).as("the first lock, freed").isNull();
+        assertThat(leases.holders(778L)).isEmpty();
+        try (Leases.Lease lease = leases.take(778_002L, 778L)) {
+            assertThat(lease).isNotNull();
+            assertThat(lockHolder(778_002L)).as("the server session of the second lease").isEqualTo(first);
+        }
+        leases.close();
+    }
+
+    /** The server process whose session holds the advisory lock of a lease, or null. */
+    private static Integer lockHolder(long stepExecutionId) {
+        List<Integer> pids = jdbc().queryForList("SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
+                + " AND classid = 21058 AND objid::bigint = ? AND objsubid = 2 AND granted", Integer.class, stepExecutionId);
+        return pids.isEmpty() ? null : pids.get(0);
+    }
+
     /** A channel into a message group of the queue table that no instance consumes: the test is the worker. */
     private static MessageChannel toGroup(JdbcChannelMessageStore store, String group) {
         return new MessageChannel() {
