@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # What distribution costs, in one command (see bench/README.md, "The cluster benchmark"):
 #
-#   bench/run-cluster.sh [--size 4g] [--ops grep,sha256] [--runs 3] [--configs single,single-queue,split]
-#                        [--heap 512m] [--jar target/ringbatch-x.jar] [--results bench/RESULTS-cluster.md]
+#   bench/run-cluster.sh [--size 4g] [--ops grep,sha256] [--runs 3] [--warmups 5]
+#                        [--configs single,single-queue,split] [--heap 512m] [--jar target/ringbatch-x.jar] [--results bench/RESULTS-cluster.md]
 #
 # The same job on one instance with ringbatch.workers=2, against one combined instance with workers=1 plus
 # one worker instance with workers=1 (the same two cores), all on one PostgreSQL server that the script
 # starts (Debian's postgresql, installed if missing, as .ci/run does). Packages the service (under
 # flock /tmp/ringbatch-mvn.lock, tests skipped) unless --jar names one, generates the data set under bench/work/data
 # (kept for the next run), compiles bench/ClusterBench.java (the JDK alone) and writes the table, each cell
-# the median of --runs runs after a warm-up, with the machine's description to bench/RESULTS-cluster.md.
+# the median of --runs runs after --warmups warm-up jobs, with the machine's description to bench/RESULTS-cluster.md.
 # Run it on a quiet machine: another build running at the same time makes the numbers meaningless.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --results) results=$2; shift 2 ;;
     --jar) jar=$(realpath "$2"); shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) args+=("$1" "$2"); shift 2 ;;
   esac
 done
