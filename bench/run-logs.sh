@@ -3,7 +3,7 @@
 #
 #   bench/run-logs.sh [--size 1536m] [--files 200] [--runs 3] [--modes cold,warm]
 #                     [--peers ringbatch,gnu,rg] [--classes literal,alternation,required,icase,invert,noliteral]
-#                     [--results bench/RESULTS-logs.md]
+#                     [--jfr] [--results bench/RESULTS-logs.md]
 #
 # Installs ripgrep from Debian when it is missing, packages the service (under flock
 # /tmp/ringbatch-mvn.lock: one Maven build at a time on this machine), compiles bench/LogBench.java with
@@ -11,6 +11,7 @@
 # pattern through ringbatch (the jar, over REST), GNU grep (xargs -P nproc) and ripgrep (rg -j nproc),
 # cold (page cache dropped; needs root) and warm, each cell the median of 3 runs, checks ringbatch's
 # output byte for byte against GNU grep's, and writes the table with the machine to bench/RESULTS-logs.md.
+# --jfr also records the service with JFR (settings=profile) into bench/work/logs/ringbatch.jfr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=bench/RESULTS-logs.md
@@ -18,7 +19,7 @@ args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --results) results=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
 done
