@@ -425,6 +425,9 @@ final class PrefetchingReader implements BlockReader {
         }
         if (res < 0) {
             int errno = -res;
+            if (errno == Errno.EAGAIN && file.makeBlocking()) {
+                return true; // a file system without non-blocking reads: the descriptor is blocking now
+            }
             if ((errno == Errno.EAGAIN || errno == Errno.EINTR) && ++slot.retries <= MAX_RETRIES) {
                 return true;
             }
