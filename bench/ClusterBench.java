@@ -26,7 +26,7 @@ import java.util.stream.Stream;
  * What distributing one job costs (bench/run-cluster.sh; bench/README.md): the same job on one instance
  * with two worker threads, against one combined instance with one thread plus one worker instance with one
  * thread (the same two cores), all on one PostgreSQL server. Each cell is the median of {@code --runs}
- * runs after one warm-up run; the time is the service's own, from submission to end.
+ * runs after {@code --warmups} warm-up runs (5, as bench/run.sh warms its service with five jobs); the time is the service's own, from submission to end.
  */
 public class ClusterBench {
     static final String PASSWORD = "bench-secret";
@@ -106,7 +106,8 @@ public class ClusterBench {
         }
     }
 
-    record Run(double seconds, long bytes, double cpuSeconds, String outputDigest, String workers) {
+    /** {@code jitSeconds}: of {@code cpuSeconds}, what the instances' JIT compiler threads took. */
+    record Run(double seconds, long bytes, double cpuSeconds, double jitSeconds, String outputDigest, String workers) {
     }
 
     /** Submits the job to {@code api}, waits for its end; the time is the service's, createdAt to endedAt. */
@@ -115,8 +116,10 @@ public class ClusterBench {
         String body = "{\"operation\":\"" + operation + "\",\"params\":" + params + ",\"input\":{\"root\":\"" + root
                 + "\"},\"output\":{\"path\":\"" + out.getFileName() + "\"}}";
         long cpu0 = 0;
+        long jit0 = 0;
         for (Instance i : all) {
             cpu0 += cpuTicks(i.process.pid());
+            jit0 += jitTicks(i.process.pid());
         }
         HttpResponse<String> r = api.http.send(api.req("/api/jobs").POST(HttpRequest.BodyPublishers.ofString(body))
                 .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
@@ -133,8 +136,10 @@ public class ClusterBench {
                 double s = Duration.between(Instant.parse(field(job, "createdAt")),
                         Instant.parse(field(job, "endedAt"))).toNanos() / 1e9;
                 long cpu1 = 0;
+                long jit1 = 0;
                 for (Instance i : all) {
                     cpu1 += cpuTicks(i.process.pid());
+                    jit1 += jitTicks(i.process.pid());
                 }
                 // the instances that ran partitions, as the job view names them (absent before the cluster work)
                 java.util.TreeSet<String> workers = new java.util.TreeSet<>();
@@ -142,7 +147,7 @@ public class ClusterBench {
                 while (m.find()) {
                     workers.add(m.group(1));
                 }
-                return new Run(s, number(job, "bytesTotal"), (cpu1 - cpu0) / 100.0, digest(out),
+                return new Run(s, number(job, "bytesTotal"), (cpu1 - cpu0) / 100.0, (jit1 - jit0) / 100.0, digest(out),
                         String.join("+", workers));
             }
             if (List.of("FAILED", "STOPPED", "ABANDONED").contains(status)) {
@@ -238,6 +243,32 @@ public class ClusterBench {
         }
     }
 
+    /**
+     * utime + stime of a process's JIT compiler threads ("C1 CompilerThre", "C2 CompilerThre"), in clock ticks:
+     * with two instances each JVM compiles the same code, which the cores' other work waits for.
+     */
+    static long jitTicks(long pid) throws IOException {
+        long ticks = 0;
+        List<Path> tasks;
+        try (Stream<Path> s = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            tasks = s.toList();
+        }
+        for (Path t : tasks) {
+            String stat;
+            try {
+                stat = Files.readString(t.resolve("stat"));
+            } catch (IOException gone) {
+                continue; // the thread ended meanwhile
+            }
+            String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+            if (name.matches("C[12] CompilerThre.*")) {
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            }
+        }
+        return ticks;
+    }
+
     /** utime + stime of a process, in clock ticks (100 per second). */
     static long cpuTicks(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
@@ -274,6 +305,7 @@ public class ClusterBench {
         long size = 4L << 30;
         long seed = 42;
         int runs = 3;
+        int warmups = 5; // a service in a cluster runs for days: its JVMs are past their compilation
         List<String> ops = List.of("grep", "sha256");
         List<String> configs = List.copyOf(CONFIGS.keySet());
         Path table = Path.of("bench/work/cluster/table.md");
@@ -285,6 +317,7 @@ public class ClusterBench {
                 case "--size" -> size = parseSize(args[++i]);
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--warmups" -> warmups = Integer.parseInt(args[++i]);
                 case "--ops" -> ops = List.of(args[++i].split(","));
                 case "--configs" -> configs = List.of(args[++i].split(","));
                 case "--table" -> table = Path.of(args[++i]);
@@ -304,8 +337,8 @@ public class ClusterBench {
         Files.createDirectories(work.resolve("out"));
 
         StringBuilder rows = new StringBuilder();
-        rows.append("| operation | configuration | median s | MiB/s | runs s | vs single | CPU s (all instances) | partitions ran on | output |\n");
-        rows.append("|---|---|---:|---:|---|---:|---:|---|---|\n");
+        rows.append("| operation | configuration | median s | MiB/s | runs s | vs single | CPU s (all instances) | of which JIT s | partitions ran on | output |\n");
+        rows.append("|---|---|---:|---:|---|---:|---:|---:|---|---|\n");
         for (String op : ops) {
             String operation = OPS.get(op)[0];
             String params = OPS.get(op)[1];
@@ -323,18 +356,19 @@ public class ClusterBench {
                     }
                     Instance api = instances.get(0);
                     List<Run> results = new ArrayList<>();
-                    for (int r = 0; r <= runs; r++) { // run 0 warms up the JVMs and the page cache
+                    for (int r = 1 - warmups; r <= runs; r++) { // runs up to 0 warm up the JVMs and the page cache
                         Path out = work.resolve("out").resolve(op + "-" + name + "-" + r + "-" + System.nanoTime());
                         Run run = run(api, instances, operation, params, root, out);
                         deleteTree(out);
                         System.out.printf(Locale.ROOT, "%s %s run %d%s: %.2f s, CPU %.1f s, on %s%n", op, name, r,
-                                r == 0 ? " (warm-up)" : "", run.seconds(), run.cpuSeconds(), run.workers());
+                                r <= 0 ? " (warm-up)" : "", run.seconds(), run.cpuSeconds(), run.workers());
                         if (r > 0) {
                             results.add(run);
                         }
                     }
                     double med = median(results.stream().map(Run::seconds).toList());
                     double cpu = median(results.stream().map(Run::cpuSeconds).toList());
+                    double jit = median(results.stream().map(Run::jitSeconds).toList());
                     String digest = results.get(0).outputDigest();
                     boolean sameRuns = results.stream().allMatch(x -> x.outputDigest().equals(digest));
                     if (single == null && name.equals("single")) {
@@ -344,10 +378,10 @@ public class ClusterBench {
                     String check = !sameRuns ? "DIFFERS between runs"
                             : singleDigest == null ? "digest " + digest
                             : digest.equals(singleDigest) ? "same bytes as single" : "DIFFERS from single";
-                    rows.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.0f | %s | %s | %.1f | %s | %s |%n",
+                    rows.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.0f | %s | %s | %.1f | %.2f | %s | %s |%n",
                             OPS.get(op)[2], c.label(), med, results.get(0).bytes() / (1024.0 * 1024.0) / med,
                             String.join(", ", results.stream().map(x -> String.format(Locale.ROOT, "%.2f", x.seconds())).toList()),
-                            single == null ? "" : String.format(Locale.ROOT, "%+.1f %%", (med / single - 1) * 100), cpu,
+                            single == null ? "" : String.format(Locale.ROOT, "%+.1f %%", (med / single - 1) * 100), cpu, jit,
                             results.get(0).workers().isEmpty() ? "(not shown)" : results.get(0).workers(), check));
                 } finally {
                     for (Instance i : instances) {
@@ -357,9 +391,10 @@ public class ClusterBench {
             }
         }
         String header = String.format(Locale.ROOT,
-                "- data set: 32 text files, %d MiB, seed %d, `%s`%n- each cell: the median of %d runs after one warm-up run"
-                        + " (page cache warm); the time from submission to end as the service records it%n",
-                size >> 20, seed, root, runs);
+                "- data set: 32 text files, %d MiB, seed %d, `%s`%n- each cell: the median of %d runs after %s"
+                        + " (page cache warm); the time from submission to end as the service records it; CPU: every"
+                        + " instance's, from /proc, during the run; JIT: of it, the JVMs' compiler threads%n",
+                size >> 20, seed, root, runs, warmups == 1 ? "one warm-up run" : warmups + " warm-up runs");
         Files.writeString(table, header + "\n" + rows);
         System.out.println(rows);
     }

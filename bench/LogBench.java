@@ -64,6 +64,7 @@ public final class LogBench {
         List<String> peers = List.of("ringbatch", "gnu", "rg");
         List<String> classes = CLASSES.stream().map(PatternClass::name).toList();
         String heap = "512m";
+        boolean jfr;
         String jar;
         Path results = Path.of("bench/RESULTS-logs.md");
 
@@ -79,6 +80,7 @@ public final class LogBench {
                     case "--peers" -> o.peers = List.of(args[++i].split(","));
                     case "--classes" -> o.classes = List.of(args[++i].split(","));
                     case "--heap" -> o.heap = args[++i];
+                    case "--jfr" -> o.jfr = true;
                     case "--jar" -> o.jar = args[++i];
                     case "--results" -> o.results = Path.of(args[++i]);
                     default -> throw new IllegalArgumentException("unknown option " + args[i] + " (see bench/README.md)");
@@ -276,6 +278,7 @@ public final class LogBench {
         Bench.Options so = new Bench.Options();
         so.heap = o.heap;
         so.jar = o.jar;
+        so.jfr = o.jfr;
         so.sse = 0;
         List<Cell> cells = new ArrayList<>();
         long rss = -1;

@@ -28,49 +28,31 @@ done
 
 work=bench/work
 mkdir -p "$work"
-if ! ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1; then
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-fi
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-
+source bench/lib.sh
 if [[ -z "$jar" ]]; then
-  echo "packaging (waiting for /tmp/ringbatch-mvn.lock if another Maven build runs)"
-  flock /tmp/ringbatch-mvn.lock ./mvnw -q -o -B -Dmaven.test.skip=true package
-  cp "$(ls target/ringbatch-*.jar | grep -v plain | head -1)" $work/ringbatch.jar
-  jar=$(realpath $work/ringbatch.jar)
+  bench_package_jar "$work"
+  jar=$bench_jar
 fi
 rm -rf "$work/capacity-classes"
 javac -nowarn -d "$work/capacity-classes" bench/ClusterBench.java bench/CapacityBench.java
 
-# a PostgreSQL server of our own, on a free port of 127.0.0.1, for this run only (as run-cluster.sh), with
+# a PostgreSQL server of our own, on a free port of 127.0.0.1, for this run only (bench/lib.sh), with
 # pg_stat_statements; fsync and synchronous_commit stay on (the defaults)
-cw=$(realpath -m $work/capacity)
-rm -rf "$cw" && mkdir -p "$cw/pgsock"
-run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-if [ "$(id -u)" = 0 ]; then
-  mkdir -p "$cw/pgdata"; chown postgres "$cw" "$cw/pgsock" "$cw/pgdata"
-  d=$cw; while [[ "$d" != / ]]; do chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done
-fi
-run_pg "$pgbin/initdb" -D "$cw/pgdata" -U ringbatch --auth=trust -E UTF8 --no-locale >"$cw/initdb.log"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 55433)
-run_pg "$pgbin/pg_ctl" -D "$cw/pgdata" -w -l "$cw/postgres.log" \
-  -o "-p $port -k $cw/pgsock -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=top -c pg_stat_statements.max=5000" start >/dev/null
-trap 'run_pg "$pgbin/pg_ctl" -D "$cw/pgdata" -m fast stop >/dev/null 2>&1 || true' EXIT
-run_pg "$pgbin/createdb" -h 127.0.0.1 -p "$port" -U ringbatch ringbatch
+bench_start_postgres "$work/capacity" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=top \
+  -c pg_stat_statements.max=5000
+cw=$pg_dir
+port=$pg_port
 "$pgbin/psql" -X -q -h 127.0.0.1 -p "$port" -U ringbatch -d postgres \
   -c "CREATE ROLE capmon LOGIN SUPERUSER" -c "CREATE EXTENSION pg_stat_statements"
 
 # the disk's fsync, as PostgreSQL's own tool sees it, in the data directory's file system
-fsync_out=$(run_pg "$pgbin/pg_test_fsync" -s 1 -f "$cw/pgdata/fsync.test" 2>&1 || true)
+fsync_out=$(bench_run_pg "$pgbin/pg_test_fsync" -s 1 -f "$cw/pgdata/fsync.test" 2>&1 || true)
 
 log=$work/capacity-bench.log
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 busy_start=$(top -b -n 2 -d 1 -w 200 2>/dev/null | awk '/^top -/ {n++} n == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 > 20 {print $9 "% " $12}' | head -3 | paste -sd ';' - || true)
 set +e
-java -Xmx512m -cp "$work/capacity-classes" CapacityBench --jar "$jar" --pg-url "jdbc:postgresql://127.0.0.1:$port/ringbatch" \
+java -Xmx512m -cp "$work/capacity-classes" CapacityBench --jar "$jar" --pg-url "$pg_url" \
   --pgbin "$pgbin" --port "$port" --table "$cw/table.md" "${args[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
@@ -79,10 +61,6 @@ if [[ $status -ne 0 || ! -s "$cw/table.md" ]]; then
   exit 1
 fi
 
-virt=""
-if grep -qw hypervisor /proc/cpuinfo; then
-  virt="; virtual machine ($(systemd-detect-virt --vm 2>/dev/null || echo 'hypervisor flag in /proc/cpuinfo'))"
-fi
 {
   echo "# Capacity benchmark results"
   echo
@@ -90,7 +68,7 @@ fi
   echo
   echo "## Machine"
   echo
-  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); nproc $(nproc)$virt"
+  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); nproc $(nproc)$(bench_virt)"
   echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo); kernel $(uname -srm)"
   echo "- $(java -version 2>&1 | head -1); PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}'), on $(df -T "$cw/pgdata" | awk 'NR==2 {print $2 " (" $1 ")"}')"
   echo "- load average when the measurement began: $load_start; when the run ended: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # What distribution costs, in one command (see bench/README.md, "The cluster benchmark"):
 #
-#   bench/run-cluster.sh [--size 4g] [--ops grep,sha256] [--runs 3] [--configs single,single-queue,split]
-#                        [--heap 512m] [--jar target/ringbatch-x.jar] [--results bench/RESULTS-cluster.md]
+#   bench/run-cluster.sh [--size 4g] [--ops grep,sha256] [--runs 3] [--warmups 5]
+#                        [--configs single,single-queue,split] [--heap 512m] [--jar target/ringbatch-x.jar] [--results bench/RESULTS-cluster.md]
 #
 # The same job on one instance with ringbatch.workers=2, against one combined instance with workers=1 plus
 # one worker instance with workers=1 (the same two cores), all on one PostgreSQL server that the script
 # starts (Debian's postgresql, installed if missing, as .ci/run does). Packages the service (under
 # flock /tmp/ringbatch-mvn.lock, tests skipped) unless --jar names one, generates the data set under bench/work/data
 # (kept for the next run), compiles bench/ClusterBench.java (the JDK alone) and writes the table, each cell
-# the median of --runs runs after a warm-up, with the machine's description to bench/RESULTS-cluster.md.
+# the median of --runs runs after --warmups warm-up jobs, with the machine's description to bench/RESULTS-cluster.md.
 # Run it on a quiet machine: another build running at the same time makes the numbers meaningless.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --results) results=$2; shift 2 ;;
     --jar) jar=$(realpath "$2"); shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) args+=("$1" "$2"); shift 2 ;;
   esac
 done
@@ -29,42 +29,21 @@ done
 
 work=bench/work
 mkdir -p "$work"
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-fi
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-
+source bench/lib.sh
 if [[ -z "$jar" ]]; then
-  echo "packaging (waiting for /tmp/ringbatch-mvn.lock if another Maven build runs)"
-  flock /tmp/ringbatch-mvn.lock ./mvnw -q -o -B -Dmaven.test.skip=true package
-  cp "$(ls target/ringbatch-*.jar | grep -v plain | head -1)" $work/ringbatch.jar
-  jar=$(realpath $work/ringbatch.jar)
+  bench_package_jar "$work"
+  jar=$bench_jar
 fi
 rm -rf "$work/cluster-classes"
 javac -nowarn -d "$work/cluster-classes" bench/ClusterBench.java
 
-# a PostgreSQL server of our own, on a free port of 127.0.0.1, for this run only
-cw=$(realpath -m $work/cluster)
-rm -rf "$cw" && mkdir -p "$cw/pgsock"
-run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-if [ "$(id -u)" = 0 ]; then
-  mkdir -p "$cw/pgdata"; chown postgres "$cw" "$cw/pgsock" "$cw/pgdata"
-  # postgres must get through the directories above its own
-  d=$cw; while [[ "$d" != / ]]; do chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done
-fi
-run_pg "$pgbin/initdb" -D "$cw/pgdata" -U ringbatch --auth=trust -E UTF8 --no-locale >"$cw/initdb.log"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)
-run_pg "$pgbin/pg_ctl" -D "$cw/pgdata" -w -l "$cw/postgres.log" \
-  -o "-p $port -k $cw/pgsock -c listen_addresses=127.0.0.1" start >/dev/null
-trap 'run_pg "$pgbin/pg_ctl" -D "$cw/pgdata" -m fast stop >/dev/null 2>&1 || true' EXIT
-run_pg "$pgbin/createdb" -h 127.0.0.1 -p "$port" -U ringbatch ringbatch
+# a PostgreSQL server of our own, on a free port of 127.0.0.1, for this run only (bench/lib.sh)
+bench_start_postgres "$work/cluster"
+cw=$pg_dir
 
 log=$work/cluster-bench.log
 set +e
-java -Xmx1g -cp "$work/cluster-classes" ClusterBench --jar "$jar" --pg-url "jdbc:postgresql://127.0.0.1:$port/ringbatch" \
+java -Xmx1g -cp "$work/cluster-classes" ClusterBench --jar "$jar" --pg-url "$pg_url" \
   --table "$cw/table.md" "${args[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
@@ -73,10 +52,6 @@ if [[ $status -ne 0 || ! -s "$cw/table.md" ]]; then
   exit 1
 fi
 
-virt=""
-if grep -qw hypervisor /proc/cpuinfo; then
-  virt="; virtual machine ($(systemd-detect-virt --vm 2>/dev/null || echo 'hypervisor flag in /proc/cpuinfo'))"
-fi
 {
   echo "# Cluster benchmark results"
   echo
@@ -84,7 +59,7 @@ fi
   echo
   echo "## Machine"
   echo
-  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); nproc $(nproc)$virt"
+  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); nproc $(nproc)$(bench_virt)"
   echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo); kernel $(uname -srm)"
   echo "- $(java -version 2>&1 | head -1); PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}')"
   echo "- load average when the run ended: $(cut -d' ' -f1-3 /proc/loadavg)"

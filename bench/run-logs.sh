@@ -3,7 +3,7 @@
 #
 #   bench/run-logs.sh [--size 1536m] [--files 200] [--runs 3] [--modes cold,warm]
 #                     [--peers ringbatch,gnu,rg] [--classes literal,alternation,required,icase,invert,noliteral]
-#                     [--results bench/RESULTS-logs.md]
+#                     [--jfr] [--results bench/RESULTS-logs.md]
 #
 # Installs ripgrep from Debian when it is missing, packages the service (under flock
 # /tmp/ringbatch-mvn.lock: one Maven build at a time on this machine), compiles bench/LogBench.java with
@@ -11,6 +11,7 @@
 # pattern through ringbatch (the jar, over REST), GNU grep (xargs -P nproc) and ripgrep (rg -j nproc),
 # cold (page cache dropped; needs root) and warm, each cell the median of 3 runs, checks ringbatch's
 # output byte for byte against GNU grep's, and writes the table with the machine to bench/RESULTS-logs.md.
+# --jfr also records the service with JFR (settings=profile) into bench/work/logs/ringbatch.jfr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=bench/RESULTS-logs.md
@@ -18,26 +19,17 @@ args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --results) results=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
 done
 
-if ! command -v rg >/dev/null 2>&1; then
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ripgrep >/dev/null
-fi
-
 work=bench/work
 mkdir -p "$work"
-echo "packaging (waiting for /tmp/ringbatch-mvn.lock if another Maven build runs)"
-flock /tmp/ringbatch-mvn.lock sh -c "
-  ./mvnw -q -o -B -Dmaven.test.skip=true package dependency:build-classpath \
-      -Dmdep.outputFile=$work/classpath.txt -Dmdep.includeScope=runtime &&
-  rm -rf $work/classes && cp -r target/classes $work/classes &&
-  cp \$(ls target/ringbatch-*.jar | grep -v plain | head -1) $work/ringbatch.jar"
-cp="$work/classes:$(cat "$work/classpath.txt")"
+source bench/lib.sh
+command -v rg >/dev/null 2>&1 || bench_apt_install ripgrep
+bench_package_with_classpath "$work"
+cp=$bench_cp
 rm -rf "$work/logbench-classes"
 javac -nowarn -d "$work/logbench-classes" -cp "$cp" bench/LogBench.java bench/Bench.java bench/StockSpringBatch.java \
     bench/ReadBench.java
@@ -52,10 +44,6 @@ if [[ $status -ne 0 || ! -s "$table" ]]; then
   echo "the log benchmark failed (exit $status); see $log" >&2
   exit 1
 fi
-virt=""
-if grep -qw hypervisor /proc/cpuinfo; then
-  virt="; virtual machine ($(systemd-detect-virt --vm 2>/dev/null || echo 'hypervisor flag in /proc/cpuinfo'))"
-fi
 {
   echo "# Log benchmark results"
   echo
@@ -63,7 +51,7 @@ fi
   echo
   echo "## Machine"
   echo
-  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); nproc $(nproc)$virt"
+  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); nproc $(nproc)$(bench_virt)"
   echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo); kernel $(uname -srm)"
   echo "- file system of the data: $(df -T bench/work/data | tail -1 | awk '{print $1 ", " $2}')"
   echo "- $(java -version 2>&1 | head -1); $(grep --version | head -1); $(rg --version | head -1)"

@@ -38,13 +38,9 @@ done
 
 work=bench/work
 mkdir -p "$work"
-echo "packaging (waiting for /tmp/ringbatch-mvn.lock if another Maven build runs)"
-flock /tmp/ringbatch-mvn.lock sh -c "
-  ./mvnw -q -o -B -Dmaven.test.skip=true package dependency:build-classpath \
-      -Dmdep.outputFile=$work/classpath.txt -Dmdep.includeScope=runtime &&
-  rm -rf $work/classes && cp -r target/classes $work/classes &&
-  cp \$(ls target/ringbatch-*.jar | grep -v plain | head -1) $work/ringbatch.jar"
-cp="$work/classes:$(cat "$work/classpath.txt")"
+source bench/lib.sh
+bench_package_with_classpath "$work"
+cp=$bench_cp
 rm -rf "$work/bench-classes"
 javac -nowarn -d "$work/bench-classes" -cp "$cp" bench/Bench.java bench/StockSpringBatch.java bench/ReadBench.java \
     bench/PlanBench.java

@@ -22,17 +22,13 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ " ${args[*]-} " == *" --ops "* ]] || args+=(--ops sha256,crc32c,grep,gzip,noop)
-command -v pigz >/dev/null 2>&1 || { SUDO=""; [ "$(id -u)" != 0 ] && SUDO=sudo; $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pigz >/dev/null; }
 
 work=bench/work
 mkdir -p "$work"
-echo "packaging (waiting for /tmp/ringbatch-mvn.lock if another Maven build runs)"
-flock /tmp/ringbatch-mvn.lock sh -c "
-  ./mvnw -q -o -B -Dmaven.test.skip=true package dependency:build-classpath \
-      -Dmdep.outputFile=$work/classpath.txt -Dmdep.includeScope=runtime &&
-  rm -rf $work/classes && cp -r target/classes $work/classes &&
-  cp \$(ls target/ringbatch-*.jar | grep -v plain | head -1) $work/ringbatch.jar"
-cp="$work/classes:$(cat "$work/classpath.txt")"
+source bench/lib.sh
+command -v pigz >/dev/null 2>&1 || bench_apt_install pigz
+bench_package_with_classpath "$work"
+cp=$bench_cp
 rm -rf "$work/bench-classes"
 javac -nowarn -d "$work/bench-classes" -cp "$cp" bench/Bench.java bench/StockSpringBatch.java bench/ReadBench.java
 
@@ -54,10 +50,6 @@ queue=""
 if [[ -d /sys/block/$blk/queue ]]; then
   queue="; /sys/block/$blk: rotational=$(cat /sys/block/$blk/queue/rotational), scheduler $(cat /sys/block/$blk/queue/scheduler), read_ahead_kb=$(cat /sys/block/$blk/queue/read_ahead_kb)"
 fi
-virt=""
-if grep -qw hypervisor /proc/cpuinfo; then
-  virt="; virtual machine ($(systemd-detect-virt --vm 2>/dev/null || echo 'hypervisor flag in /proc/cpuinfo'))"
-fi
 {
   echo "# Benchmark results"
   echo
@@ -65,7 +57,7 @@ fi
   echo
   echo "## Machine"
   echo
-  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); nproc $(nproc)$virt"
+  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); nproc $(nproc)$(bench_virt)"
   echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo); kernel $(uname -srm)"
   echo "- file system of the data: $(df -T "$data_dir" | tail -1 | awk '{print $1 ", " $2}')$queue"
   echo "- $(java -version 2>&1 | head -1); $(sha256sum --version | head -1); $(grep --version | head -1); $(gzip --version | head -1)"

@@ -155,7 +155,7 @@ public class DistributedPartitionHandler extends AbstractPartitionHandler {
             tx.executeWithoutResult(status -> {
                 int rank = ordered.size();
                 for (StepExecution s : ordered) {
-                    queue.send(s.getId(), rank--);
+                    queue.send(s.getId(), jobExecutionId, rank--);
                 }
             });
             log.info("job execution {}: {} partition request(s) queued", jobExecutionId, ordered.size());
@@ -168,9 +168,19 @@ public class DistributedPartitionHandler extends AbstractPartitionHandler {
                 ends.unsubscribe(ended);
             }
         }
+        // every attempt's end as stored, read in one load of the job execution (its step executions and their
+        // contexts) rather than a full load of each attempt
+        JobExecution stored = repository.getJobExecution(jobExecutionId);
+        Map<Long, StepExecution> byId = new HashMap<>();
+        if (stored != null) {
+            for (StepExecution s : stored.getStepExecutions()) {
+                byId.put(s.getId(), s);
+            }
+        }
         Set<StepExecution> result = new LinkedHashSet<>();
         for (Partition p : byName.values()) {
-            result.add(repository.getStepExecution(p.attempt));
+            StepExecution s = byId.get(p.attempt);
+            result.add(s != null ? s : repository.getStepExecution(p.attempt));
         }
         return result;
     }
@@ -304,7 +314,7 @@ public class DistributedPartitionHandler extends AbstractPartitionHandler {
         repository.updateExecutionContext(next);
         p.attempt = next.getId();
         p.status = BatchStatus.STARTING;
-        queue.send(next.getId(), PartitionQueue.TOP_PRIORITY);
+        queue.send(next.getId(), manager.getJobExecutionId(), PartitionQueue.TOP_PRIORITY);
         log.warn("job execution {}: {}; sent again as attempt {} ({})", manager.getJobExecutionId(), reason,
                 next.getId(), p.name);
     }

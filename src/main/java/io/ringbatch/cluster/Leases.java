@@ -36,6 +36,9 @@ public class Leases {
     private final Connections connections;
     private final JdbcTemplate jdbc;
     private final String instanceId;
+    /** Lease connections whose lease ended, each waiting idle, holding no lock, for the next one. */
+    private final java.util.concurrent.BlockingDeque<Connection> idle = new java.util.concurrent.LinkedBlockingDeque<>();
+    private volatile boolean shutDown;
 
     /**
      * @param connections where each lease's own connection comes from: unpooled in the application, so that
@@ -59,37 +62,55 @@ public class Leases {
     }
 
     /**
-     * Takes the lease of an attempt: the lock (on a connection of its own) and the row. Null when the lock
-     * is held by another session (the same request delivered twice).
+     * Takes the lease of an attempt: the lock and the row, in one statement, on a lease connection of its own
+     * (an idle one that an ended lease left, else a new one). Null when the lock is held by another session
+     * (the same request delivered twice).
      */
     public Lease take(long stepExecutionId, long jobExecutionId) throws SQLException {
-        Connection c = connections.open();
+        Connection c = idle.pollFirst();
+        if (c != null) {
+            try {
+                return take(c, stepExecutionId, jobExecutionId);
+            } catch (SQLException e) {
+                // the server may have ended it while it waited: once more on a new connection
+                log.debug("an idle lease connection failed ({}): taking the lease on a new one", e.getMessage());
+            }
+        }
+        Connection fresh = connections.open();
+        try {
+            fresh.setAutoCommit(true);
+        } catch (SQLException e) {
+            discard(fresh, stepExecutionId);
+            throw e;
+        }
+        return take(fresh, stepExecutionId, jobExecutionId);
+    }
+
+    private Lease take(Connection c, long stepExecutionId, long jobExecutionId) throws SQLException {
         boolean ok = false;
         try {
-            c.setAutoCommit(true);
-            try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(?, ?)")) {
-                ps.setInt(1, LOCK_CLASS);
-                ps.setInt(2, lockKey(stepExecutionId));
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    if (!rs.getBoolean(1)) {
-                        return null;
-                    }
-                }
-            }
+            // the row only when the lock is ours: pg_try_advisory_lock is evaluated once, in the SELECT's filter
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO RB_LEASE (STEP_EXECUTION_ID, JOB_EXECUTION_ID,"
-                    + " INSTANCE_ID, TAKEN_AT, RENEWED_AT) VALUES (?, ?, ?, now(), now()) ON CONFLICT (STEP_EXECUTION_ID)"
-                    + " DO UPDATE SET INSTANCE_ID = EXCLUDED.INSTANCE_ID, TAKEN_AT = now(), RENEWED_AT = now()")) {
+                    + " INSTANCE_ID, TAKEN_AT, RENEWED_AT) SELECT ?, ?, ?, now(), now() WHERE pg_try_advisory_lock(?, ?)"
+                    + " ON CONFLICT (STEP_EXECUTION_ID) DO UPDATE SET INSTANCE_ID = EXCLUDED.INSTANCE_ID,"
+                    + " TAKEN_AT = now(), RENEWED_AT = now()")) {
                 ps.setLong(1, stepExecutionId);
                 ps.setLong(2, jobExecutionId);
                 ps.setString(3, instanceId);
-                ps.executeUpdate();
+                ps.setInt(4, LOCK_CLASS);
+                ps.setInt(5, lockKey(stepExecutionId));
+                if (ps.executeUpdate() == 0) {
+                    // the lock is another session's: this one holds nothing and waits for the next lease
+                    ok = true;
+                    idle.offerFirst(c);
+                    return null;
+                }
             }
             ok = true;
             return new Lease(c, stepExecutionId);
         } finally {
             if (!ok) {
-                unlockAndClose(c, stepExecutionId);
+                discard(c, stepExecutionId);
             }
         }
     }
@@ -122,22 +143,58 @@ public class Leases {
         jdbc.update("DELETE FROM RB_LEASE WHERE STEP_EXECUTION_ID = ?", stepExecutionId);
     }
 
-    private static void unlockAndClose(Connection c, long stepExecutionId) {
-        boolean unlocked = false;
-        try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock_all()")) {
-            ps.execute();
-            unlocked = true;
+    /**
+     * Frees a lease on its connection: the row and the lock in one statement. The connection then waits idle
+     * for the next lease; one that cannot say it let go of the lock is ended, never reused (its session could
+     * still hold the lock).
+     */
+    private void release(Connection c, long stepExecutionId) {
+        try (PreparedStatement ps = c.prepareStatement("WITH gone AS (DELETE FROM RB_LEASE WHERE STEP_EXECUTION_ID = ?"
+                + " AND INSTANCE_ID = ?) SELECT pg_advisory_unlock(?, ?)")) {
+            ps.setLong(1, stepExecutionId);
+            ps.setString(2, instanceId);
+            ps.setInt(3, LOCK_CLASS);
+            ps.setInt(4, lockKey(stepExecutionId));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && rs.getBoolean(1)) {
+                    idle.offerFirst(c);
+                    if (shutDown && idle.remove(c)) {
+                        c.close(); // the instance is closing: no next lease
+                    }
+                    return;
+                }
+            }
+            log.debug("the lease of step execution {} was no longer held by its session", stepExecutionId);
         } catch (SQLException e) {
             log.debug("could not release the lease of step execution {}: {}", stepExecutionId, e.getMessage());
         }
+        discard(c, stepExecutionId);
+    }
+
+    /** Ends a lease connection: a session that may hold a lock is aborted, so that the lock goes with it. */
+    private static void discard(Connection c, long stepExecutionId) {
         try {
-            if (!unlocked) {
-                // never give the pool a session that may still hold the lock: end it
-                c.abort(Runnable::run);
-            }
+            c.abort(Runnable::run);
+        } catch (SQLException | RuntimeException e) {
+            log.debug("could not abort the lease connection of step execution {}: {}", stepExecutionId, e.getMessage());
+        }
+        try {
             c.close();
         } catch (SQLException e) {
             log.debug("could not close the lease connection of step execution {}: {}", stepExecutionId, e.getMessage());
+        }
+    }
+
+    /** Closes the idle lease connections (at shutdown); leases still held keep theirs until they end. */
+    public void close() {
+        shutDown = true;
+        Connection c;
+        while ((c = idle.pollFirst()) != null) {
+            try {
+                c.close();
+            } catch (SQLException e) {
+                log.debug("could not close an idle lease connection: {}", e.getMessage());
+            }
         }
     }
 
@@ -158,15 +215,7 @@ public class Leases {
                 return;
             }
             closed = true;
-            try (PreparedStatement ps = connection.prepareStatement(
-                    "DELETE FROM RB_LEASE WHERE STEP_EXECUTION_ID = ? AND INSTANCE_ID = ?")) {
-                ps.setLong(1, stepExecutionId);
-                ps.setString(2, instanceId);
-                ps.executeUpdate();
-            } catch (SQLException e) {
-                log.debug("could not delete the lease row of step execution {}: {}", stepExecutionId, e.getMessage());
-            }
-            unlockAndClose(connection, stepExecutionId);
+            release(connection, stepExecutionId);
         }
     }
 }

@@ -27,8 +27,8 @@ import org.springframework.messaging.MessageHandler;
  * thread (so at most {@code ringbatch.workers} at a time). Each attempt runs under a lease
  * ({@link Leases}); a request whose attempt is no longer the newest STARTING one of its partition (the
  * manager gave up on it, or the job stopped) is dropped, as is one whose lease is held elsewhere (the same
- * request twice). The instance's id goes into the attempt's context ({@value ClusterHooks#WORKER}) before
- * it starts. At shutdown (SIGTERM) the attempts running here stop at their next commit; their managers
+ * request twice). The instance's id goes into the attempt's context ({@value ClusterHooks#WORKER}), stored
+ * with its first commit. At shutdown (SIGTERM) the attempts running here stop at their next commit; their managers
  * see them STOPPED while the job is not stopping, and send them again, to another instance.
  */
 public class PartitionConsumer implements MessageHandler, SmartLifecycle {
@@ -90,40 +90,54 @@ public class PartitionConsumer implements MessageHandler, SmartLifecycle {
             return;
         }
         try {
-            run(request);
+            run(request, PartitionQueue.jobExecutionId(message));
         } catch (Throwable e) {
             log.error("partition request {} failed here: {}", request, e.toString(), e);
         }
     }
 
-    private void run(StepExecutionRequest request) throws Exception {
+    /** @param jobExecutionId the attempt's job execution as its request says, or null (a request sent without it) */
+    private void run(StepExecutionRequest request, Long jobExecutionId) throws Exception {
         long id = request.getStepExecutionId();
-        StepExecution execution = repository.getStepExecution(id);
-        if (execution == null) {
+        if (jobExecutionId == null) {
+            // for the lease's row: a light look, the attempt is read in full once, under the lease
+            jobExecutionId = jdbc.query("SELECT JOB_EXECUTION_ID FROM BATCH_STEP_EXECUTION WHERE STEP_EXECUTION_ID = ?",
+                    rs -> rs.next() ? rs.getLong(1) : null, id);
+        }
+        if (jobExecutionId == null) {
             log.info("dropped partition request {}: no such step execution", request);
             return;
         }
-        long jobExecutionId = execution.getJobExecutionId();
         try (Leases.Lease lease = leases.take(id, jobExecutionId)) {
             if (lease == null) {
                 log.info("dropped partition request {}: its lease is held by another session", request);
                 return;
             }
-            // read again under the lease: the manager may have given up on it meanwhile
-            execution = repository.getStepExecution(id);
-            Long newest = jdbc.queryForObject("SELECT MAX(STEP_EXECUTION_ID) FROM BATCH_STEP_EXECUTION"
-                    + " WHERE JOB_EXECUTION_ID = ? AND STEP_NAME = ?", Long.class, jobExecutionId, execution.getStepName());
-            if (execution.getStatus() != BatchStatus.STARTING || newest == null || newest != id) {
+            // under the lease: the manager may have given up on it meanwhile, so it must still be STARTING and
+            // its partition's newest attempt (one statement)
+            String[] check = jdbc.query("SELECT S.STATUS, S.STEP_NAME, (SELECT MAX(N.STEP_EXECUTION_ID)"
+                    + " FROM BATCH_STEP_EXECUTION N WHERE N.JOB_EXECUTION_ID = S.JOB_EXECUTION_ID"
+                    + " AND N.STEP_NAME = S.STEP_NAME) FROM BATCH_STEP_EXECUTION S WHERE S.STEP_EXECUTION_ID = ?"
+                    + " AND S.JOB_EXECUTION_ID = ?",
+                    rs -> rs.next() ? new String[] {rs.getString(1), rs.getString(2), rs.getString(3)} : null, id,
+                    jobExecutionId);
+            if (check == null || !BatchStatus.STARTING.name().equals(check[0]) || !String.valueOf(id).equals(check[2])) {
                 log.info("dropped partition request {}: the attempt is {} and {} the newest of {}", request,
-                        execution.getStatus(), newest != null && newest == id ? "is" : "is not", execution.getStepName());
+                        check == null ? "not in job execution " + jobExecutionId : check[0],
+                        check != null && String.valueOf(id).equals(check[2]) ? "is" : "is not",
+                        check == null ? "its partition" : check[1]);
+                return;
+            }
+            StepExecution execution = repository.getStepExecution(id);
+            if (execution == null) {
                 return;
             }
             String jobId = execution.getJobExecution().getJobParameters().getString(Pipeline.JOB_ID);
             if (jobId != null) {
                 seen.put(jobExecutionId, jobId);
             }
+            // stored with its first commit, as on one node (a loss before it is named by the lease's row)
             execution.getExecutionContext().putString(ClusterHooks.WORKER, instanceId);
-            repository.updateExecutionContext(execution);
             Step step = beans.getBean(request.getStepName(), Step.class);
             running.put(id, execution);
             try {
@@ -154,8 +168,7 @@ public class PartitionConsumer implements MessageHandler, SmartLifecycle {
      */
     private void tellManager(long jobExecutionId) {
         try {
-            jdbc.queryForList("SELECT pg_notify(?, ?)", PartitionQueue.NOTIFY_CHANNEL,
-                    PartitionQueue.endedPayload(jobExecutionId));
+            queue.partitionEnded(jobExecutionId);
         } catch (RuntimeException e) {
             log.debug("could not tell job execution {}'s manager that a partition ended: {}", jobExecutionId,
                     e.toString());

@@ -41,6 +41,8 @@ public class PartitionQueue {
     static String endedGroup(long jobExecutionId) {
         return "partition-ended-" + jobExecutionId;
     }
+    /** A request's header: the id of its attempt's job execution. */
+    static final String JOB_EXECUTION = "ringbatch_jobExecutionId";
     /** The step whose attempts the requests run. */
     public static final String WORKER_STEP = "work";
     /** A re-dispatched attempt goes before every first attempt. */
@@ -61,10 +63,27 @@ public class PartitionQueue {
 
     /** Queues the request for one attempt (in the caller's transaction, if it has one). */
     public void send(long stepExecutionId, int priority) {
+        send(stepExecutionId, null, priority);
+    }
+
+    /**
+     * Queues the request for one attempt of a job execution (in the caller's transaction, if it has one); the
+     * job execution's id travels in a header ({@value #JOB_EXECUTION}), so that the instance that takes it
+     * can lease it without a look at the repository first.
+     */
+    public void send(long stepExecutionId, Long jobExecutionId, int priority) {
         Map<String, Object> headers = new HashMap<>();
         headers.put(MessageHeaders.ID, messageId(stepExecutionId));
         headers.put(IntegrationMessageHeaderAccessor.PRIORITY, priority);
+        if (jobExecutionId != null) {
+            headers.put(JOB_EXECUTION, jobExecutionId);
+        }
         channel.send(new MutableMessage<>(new StepExecutionRequest(WORKER_STEP, stepExecutionId), headers));
+    }
+
+    /** The job execution of a request's attempt, when its sender put it in ({@link #send(long, Long, int)}). */
+    static Long jobExecutionId(Message<?> message) {
+        return message.getHeaders().get(JOB_EXECUTION) instanceof Long id ? id : null;
     }
 
     /** Puts a request back as it was (an instance that is shutting down took it). */
@@ -100,6 +119,15 @@ public class PartitionQueue {
     public boolean withdraw(long stepExecutionId) {
         return jdbc.update("DELETE FROM INT_CHANNEL_MESSAGE WHERE REGION = ? AND MESSAGE_ID = ?", REGION,
                 messageId(stepExecutionId).toString()) > 0;
+    }
+
+    /**
+     * Tells a job execution's manager that one of its partition attempts has ended (its end committed): a
+     * NOTIFY of {@link #endedPayload} through the channel the manager's subscriber LISTENs on
+     * ({@link DistributedPartitionHandler#wakeOnEnds}). It carries nothing: lost, it costs the manager a heartbeat.
+     */
+    public void partitionEnded(long jobExecutionId) {
+        jdbc.queryForList("SELECT pg_notify(?, ?)", NOTIFY_CHANNEL, endedPayload(jobExecutionId));
     }
 
     /** Requests waiting in the queue (all jobs). */

@@ -23,6 +23,11 @@ final class BufferScan {
 
     /** The first index in {@code [from, to)} holding {@code x}, or -1. */
     static int indexOf(ByteBuffer b, int from, int to, byte x) {
+        if (b.hasArray()) {
+            int base = b.arrayOffset();
+            int i = ByteScan.indexOf(b.array(), base + from, base + to, x);
+            return i < 0 ? -1 : i - base;
+        }
         long pattern = ByteScan.broadcast(x);
         int i = from;
         for (; i <= to - 8; i += 8) {
@@ -41,6 +46,11 @@ final class BufferScan {
 
     /** The last index in {@code [from, to)} holding {@code x}, or -1. */
     static int lastIndexOf(ByteBuffer b, int from, int to, byte x) {
+        if (b.hasArray()) {
+            int base = b.arrayOffset();
+            int i = ByteScan.lastIndexOf(b.array(), base + from, base + to, x);
+            return i < 0 ? -1 : i - base;
+        }
         long pattern = ByteScan.broadcast(x);
         int i = to;
         for (; i - 8 >= from; i -= 8) {
@@ -57,18 +67,27 @@ final class BufferScan {
         return -1;
     }
 
-    /** How many bytes in {@code [from, to)} are {@code x}. */
-    static long count(ByteBuffer b, int from, int to, byte x) {
-        long pattern = ByteScan.broadcast(x);
-        long n = 0;
-        int i = from;
-        for (; i <= to - 8; i += 8) {
-            n += Long.bitCount(ByteScan.zeroBytes(longAt(b, i) ^ pattern));
+    /** Bytes copied at a time by {@link #count}: a stretch the first level cache holds. */
+    static final int COUNT_STRETCH = 16 * 1024;
+
+    /**
+     * How many bytes in {@code [from, to)} are {@code x}. A direct buffer's bytes are copied, a stretch of
+     * {@value #COUNT_STRETCH} at a time, into {@code scratch} (at least that long) and counted there: on
+     * the JDK 17 of the bench, a long read from a direct buffer through its view VarHandle costs more than
+     * the copy and the read from an array together (counting newlines over 1 MiB blocks of the log
+     * benchmark's text: 3.4-3.6 GB/s against 2.5 GB/s on one core, in one run of each).
+     */
+    static long count(ByteBuffer b, int from, int to, byte x, byte[] scratch) {
+        if (b.hasArray()) {
+            int base = b.arrayOffset();
+            return ByteScan.count(b.array(), base + from, base + to, x);
         }
-        for (; i < to; i++) {
-            if (b.get(i) == x) {
-                n++;
-            }
+        long n = 0;
+        for (int p = from; p < to; ) {
+            int k = Math.min(COUNT_STRETCH, to - p);
+            b.get(p, scratch, 0, k);
+            n += ByteScan.count(scratch, 0, k, x);
+            p += k;
         }
         return n;
     }

@@ -75,7 +75,15 @@ final class ByteScan {
 
     /** The last index in {@code [from, to)} holding {@code b}, or -1. */
     static int lastIndexOf(byte[] a, int from, int to, byte b) {
-        for (int i = to - 1; i >= from; i--) {
+        long pattern = broadcast(b);
+        int i = to;
+        for (; i - 8 >= from; i -= 8) {
+            long z = zeroBytes((long) LONGS.get(a, i - 8) ^ pattern);
+            if (z != 0) {
+                return i - 8 + ((63 - Long.numberOfLeadingZeros(z)) >>> 3);
+            }
+        }
+        for (i--; i >= from; i--) {
             if (a[i] == b) {
                 return i;
             }
@@ -83,13 +91,22 @@ final class ByteScan {
         return -1;
     }
 
-    /** How many bytes in {@code [from, to)} are {@code b}. */
+    /**
+     * How many bytes in {@code [from, to)} are {@code b}. The zero-byte flags of up to 255 words are added
+     * up byte by byte in one long (each byte of the sum counts its lane, below 256) and summed across once
+     * per run: no population count per word.
+     */
     static int count(byte[] a, int from, int to, byte b) {
         long pattern = broadcast(b);
         int n = 0;
         int i = from;
-        for (; i <= to - 8; i += 8) {
-            n += Long.bitCount(zeroBytes((long) LONGS.get(a, i) ^ pattern));
+        while (i <= to - 8) {
+            int stop = (int) Math.min(to - 7L, i + 8L * 255);
+            long lanes = 0;
+            for (; i < stop; i += 8) {
+                lanes += zeroBytes((long) LONGS.get(a, i) ^ pattern) >>> 7;
+            }
+            n += sumLanes(lanes);
         }
         for (; i < to; i++) {
             if (a[i] == b) {
@@ -97,6 +114,12 @@ final class ByteScan {
             }
         }
         return n;
+    }
+
+    /** The sum of the eight bytes of {@code lanes}. */
+    static int sumLanes(long lanes) {
+        long pairs = (lanes & 0x00ff00ff00ff00ffL) + ((lanes >>> 8) & 0x00ff00ff00ff00ffL);
+        return (int) ((pairs * 0x0001000100010001L) >>> 48);
     }
 
     /**

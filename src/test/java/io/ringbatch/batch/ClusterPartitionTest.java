@@ -44,6 +44,7 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.dao.OptimisticLockingFailureException;
+import org.springframework.integration.jdbc.channel.PostgresChannelMessageTableSubscriber;
 import org.springframework.integration.jdbc.store.JdbcChannelMessageStore;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.messaging.Message;
@@ -195,6 +196,31 @@ class ClusterPartitionTest {
         }
     }
 
+    @Test
+    void aLeaseAfterAnotherReusesItsIdleConnection() throws Exception {
+        Leases leases = new Leases(a.getBean(DataSource.class), "reuse");
+        Integer first;
+        try (Leases.Lease lease = leases.take(778_001L, 778L)) {
+            assertThat(lease).isNotNull();
+            first = lockHolder(778_001L);
+            assertThat(first).isNotNull();
+        }
+        assertThat(lockHolder(778_001L)).as("the first lock, freed").isNull();
+        assertThat(leases.holders(778L)).isEmpty();
+        try (Leases.Lease lease = leases.take(778_002L, 778L)) {
+            assertThat(lease).isNotNull();
+            assertThat(lockHolder(778_002L)).as("the server session of the second lease").isEqualTo(first);
+        }
+        leases.close();
+    }
+
+    /** The server process whose session holds the advisory lock of a lease, or null. */
+    private static Integer lockHolder(long stepExecutionId) {
+        List<Integer> pids = jdbc().queryForList("SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
+                + " AND classid = 21058 AND objid::bigint = ? AND objsubid = 2 AND granted", Integer.class, stepExecutionId);
+        return pids.isEmpty() ? null : pids.get(0);
+    }
+
     /** A channel into a message group of the queue table that no instance consumes: the test is the worker. */
     private static MessageChannel toGroup(JdbcChannelMessageStore store, String group) {
         return new MessageChannel() {
@@ -317,6 +343,53 @@ class ClusterPartitionTest {
                 .containsExactlyInAnyOrder("work:partition000000", "work:partition000001");
         assertThat(jdbc().queryForObject("SELECT count(*) FROM BATCH_STEP_EXECUTION WHERE JOB_EXECUTION_ID = ?"
                 + " AND STEP_NAME = 'work:partition000000'", Integer.class, manager.getJobExecutionId())).isEqualTo(2);
+    }
+
+    /**
+     * The manager looks at its partitions when one ends, not at its next heartbeat: with a heartbeat of 30 s,
+     * a job execution whose two partitions end (each followed by the NOTIFY its worker sends) is over within
+     * a few seconds; a manager that only polled would still be waiting.
+     */
+    @Test
+    void theManagerSeesAPartitionEndAtOnceNotAtItsNextHeartbeat() throws Exception {
+        JobRepository repository = a.getBean(JobRepository.class);
+        JdbcChannelMessageStore store = a.getBean(JdbcChannelMessageStore.class);
+        PartitionQueue queue = new PartitionQueue(toGroup(store, "test-wake"), a.getBean(DataSource.class));
+        List<StepExecution> partitions = new ArrayList<>();
+        StepExecution manager = manager(repository, "wake", 2, partitions);
+        Duration heartbeat = Duration.ofSeconds(30);
+        DistributedPartitionHandler handler = new DistributedPartitionHandler(repository, queue, a.getBean(Leases.class),
+                jdbc(), a.getBean(PlatformTransactionManager.class), p -> 100 - p.getExecutionContext().getInt("partition"),
+                heartbeat, Duration.ofSeconds(60), 3)
+                .wakeOnEnds(a.getBean(PostgresChannelMessageTableSubscriber.class));
+        CompletableFuture<Collection<StepExecution>> done = CompletableFuture.supplyAsync(() -> {
+            try {
+                return handler.handle(splitter(partitions), manager);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Leases worker = new Leases(a.getBean(DataSource.class), "w-wake");
+        for (int i = 0; i < 2; i++) {
+            // the test is the worker: it takes each request (after the manager's first look, which saw both
+            // queued), runs it under a lease, ends it, and says so as PartitionConsumer does
+            StepExecution s = take(repository, store, "test-wake");
+            try (Leases.Lease lease = worker.take(s.getId(), s.getJobExecutionId())) {
+                assertThat(lease).isNotNull();
+                s.setStatus(BatchStatus.STARTED);
+                repository.update(s);
+                s.setStatus(BatchStatus.COMPLETED);
+                s.setEndTime(java.time.LocalDateTime.now());
+                repository.update(s);
+            }
+            queue.partitionEnded(s.getJobExecutionId());
+        }
+        long ended = System.nanoTime();
+        await("the manager, woken by the ends").atMost(Duration.ofSeconds(5)).until(done::isDone);
+        assertThat(Duration.ofNanos(System.nanoTime() - ended)).isLessThan(heartbeat.dividedBy(6));
+        assertThat(done.get()).extracting(StepExecution::getStatus).containsOnly(BatchStatus.COMPLETED);
+        assertThat(done.get()).extracting(StepExecution::getId)
+                .containsExactlyInAnyOrder(partitions.get(0).getId(), partitions.get(1).getId());
     }
 
     @Test

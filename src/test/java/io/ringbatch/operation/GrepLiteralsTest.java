@@ -70,7 +70,34 @@ class GrepLiteralsTest {
                 }
                 assertThat(BufferScan.indexOf(direct, from, to, (byte) '\n')).isEqualTo(first);
                 assertThat(BufferScan.lastIndexOf(direct, from, to, (byte) '\n')).isEqualTo(last);
-                assertThat(BufferScan.count(direct, from, to, (byte) '\n')).isEqualTo(count);
+                assertThat(BufferScan.count(direct, from, to, (byte) '\n', new byte[BufferScan.COUNT_STRETCH]))
+                        .isEqualTo(count);
+            }
+        }
+    }
+
+    @Test
+    void countsAreExactOverLongRunsOfTheByteAndAcrossCopiedStretches() {
+        // every byte a newline: each lane of the per-run sum reaches 255 (an overflow would show here)
+        byte[] scratch = new byte[BufferScan.COUNT_STRETCH];
+        Random r = new Random(3);
+        for (int density : new int[] {1, 2, 50}) {
+            byte[] a = new byte[3 * BufferScan.COUNT_STRETCH + 4099];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = r.nextInt(density) == 0 ? (byte) '\n' : (byte) 'x';
+            }
+            ByteBuffer direct = ByteBuffer.allocateDirect(a.length + 5).position(5).put(a).flip().position(5);
+            ByteBuffer heap = ByteBuffer.wrap(new byte[a.length + 3], 3, a.length).slice();
+            heap.put(0, a);
+            for (int[] range : new int[][] {{0, a.length}, {1, a.length - 3}, {7, 2041 * 8 + 9},
+                    {BufferScan.COUNT_STRETCH - 3, 2 * BufferScan.COUNT_STRETCH + 11}}) {
+                int n = 0;
+                for (int i = range[0]; i < range[1]; i++) {
+                    n += a[i] == '\n' ? 1 : 0;
+                }
+                assertThat(ByteScan.count(a, range[0], range[1], (byte) '\n')).isEqualTo(n);
+                assertThat(BufferScan.count(direct, 5 + range[0], 5 + range[1], (byte) '\n', scratch)).isEqualTo(n);
+                assertThat(BufferScan.count(heap, range[0], range[1], (byte) '\n', scratch)).isEqualTo(n);
             }
         }
     }
