@@ -322,7 +322,7 @@ public class CapacityBench {
         jobs.put("A", List.of());
         jobs.put("B", List.of("--ringbatch.pipeline.commit-interval=1"));
         jobs.put("C", List.of("--ringbatch.pipeline.split-size=" + (Math.max(64, 8 * (size >> 20))) + "MB"));
-        Map<String, String> labels = Map.of("A", "default cadence (commit-interval 1024, commit-bytes 64MB, commit-time 1s)",
+        Map<String, String> labels = Map.of("A", "default cadence (commit-interval 1048576, commit-bytes 64MB, commit-time 1s)",
                 "B", "commit-interval=1: a commit per 1 MiB block", "C", "split-size above the data set: one partition");
         Window idle = null;
         List<Job> measured = new ArrayList<>();
@@ -491,7 +491,7 @@ public class CapacityBench {
         // shared with PostgreSQL and the JVM's other threads)
         double mibPerThreadS = a.bytes() / 1048576.0 / a.partitionSeconds();
         // at the default cadence a thread commits after commit-bytes (64 MiB) or commit-time (1 s), the first;
-        // commit-interval (1024 blocks of 1 MiB) never comes first
+        // commit-interval (1,048,576 blocks) never comes first
         double commitsPerThreadS = Math.max(mibPerThreadS / 64, 1.0);
         int threads = 1600;
         double commitsPerS = threads * commitsPerThreadS;

@@ -1,6 +1,5 @@
 package io.ringbatch.config;
 
-import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
@@ -14,8 +13,9 @@ import org.springframework.validation.annotation.Validated;
  * its output to disk) after {@code commit-interval} blocks, {@code commit-bytes} of input or
  * {@code commit-time}, whichever comes first; a crash loses at most that much work per worker.
  *
- * @param commitInterval blocks per commit at most; by default the most there is, so that over many small
- *                       files (a block each) bytes and time decide, not a count of files
+ * @param commitInterval blocks per commit at most; by default 1,048,576, so that bytes and time decide, not a
+ *                       count of blocks (over many small files, a count of files). Nothing is sized by it:
+ *                       the step's chunk is one item and the blocks of a commit are processed as read
  * @param splitSize      files larger than this are cut into ranges of about this size, for the
  *                       operations that may split a file
  * @param commitBytes    input bytes per commit at most
@@ -24,7 +24,7 @@ import org.springframework.validation.annotation.Validated;
  */
 @Validated
 @ConfigurationProperties("ringbatch.pipeline")
-public record PipelineProperties(@DefaultValue("1024") @Min(1) @Max(1024) int commitInterval,
+public record PipelineProperties(@DefaultValue("1048576") @Min(1) int commitInterval,
                                  @DefaultValue("64MB") DataSize splitSize,
                                  @DefaultValue("64MB") @NotNull DataSize commitBytes,
                                  @DefaultValue("1s") @NotNull Duration commitTime) {

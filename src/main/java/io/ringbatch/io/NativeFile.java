@@ -7,9 +7,13 @@ import java.nio.ByteOrder;
 
 /**
  * A file opened for the io_uring engine: by descriptor beneath its root, non-blocking (so that a FIFO
- * cannot hang the open) and checked on the opened descriptor ({@link InputFile}), then switched to
- * blocking, O_DIRECT or not, with {@code fcntl(F_SETFL)}. O_DIRECT is kept only where the file system
- * accepts it; its alignment comes from {@code STATX_DIOALIGN} (Linux 6.1), else the page size.
+ * cannot hang the open) and checked on the opened descriptor ({@link InputFile}). A buffered file keeps
+ * {@code O_NONBLOCK}: io_uring still hands a read the page cache cannot serve at once to its workers when
+ * the file system supports non-blocking reads ({@code FMODE_NOWAIT}: ext4, xfs, btrfs, tmpfs), so clearing
+ * the flag was a {@code fcntl} per file for nothing; where a file system does not, the read completes with
+ * EAGAIN and the flag is cleared then ({@link #makeBlocking}), once per file, and the read goes in again.
+ * O_DIRECT is set with {@code fcntl(F_SETFL)} (which clears O_NONBLOCK too) and kept only where the file
+ * system accepts it; its alignment comes from {@code STATX_DIOALIGN} (Linux 6.1), else the page size.
  */
 final class NativeFile extends OpenFile {
     private static final int STATX_DIOALIGN = 0x2000;
@@ -23,10 +27,13 @@ final class NativeFile extends OpenFile {
 
     final int fd;
     private boolean closed;
+    /** Whether the descriptor still has O_NONBLOCK (a buffered file until a read meets EAGAIN). */
+    private volatile boolean nonBlocking;
 
-    private NativeFile(String path, int fd, long size, boolean direct, int align) {
+    private NativeFile(String path, int fd, long size, boolean direct, int align, boolean nonBlocking) {
         super(path, size, direct, align);
         this.fd = fd;
+        this.nonBlocking = nonBlocking;
     }
 
     static NativeFile open(InputFile input, boolean wantDirect) throws IOException {
@@ -75,13 +82,11 @@ final class NativeFile extends OpenFile {
                     align = Math.max(offsetAlign, 512);
                 }
             }
-            if (!direct) {
-                setFlags(fd, 0);
-                if (size > oneRead) {
-                    LibC.posix_fadvise(fd, 0, 0, LibC.POSIX_FADV_SEQUENTIAL);
-                }
+            if (!direct && size > oneRead) {
+                LibC.posix_fadvise(fd, 0, 0, LibC.POSIX_FADV_SEQUENTIAL);
             }
-            return new NativeFile(path, fd, size, direct, align);
+            // buffered: O_NONBLOCK stays until a read says the file system needs it cleared
+            return new NativeFile(path, fd, size, direct, align, !direct);
         } catch (IOException | RuntimeException e) {
             Dir.closeFd(fd);
             throw e;
@@ -99,6 +104,30 @@ final class NativeFile extends OpenFile {
             }
             throw new IOException("fcntl(F_SETFL) failed: " + Errno.describe(e.getErrorCode()));
         }
+    }
+
+    /**
+     * A read of this file completed with EAGAIN: where the file system cannot read without blocking,
+     * io_uring does not hand a read of an {@code O_NONBLOCK} file to its workers. Clears the flag, once;
+     * true when it did, so that the read goes in again and now waits for its data.
+     */
+    @Override
+    synchronized boolean makeBlocking() {
+        if (!nonBlocking || closed) {
+            return false;
+        }
+        try {
+            setFlags(fd, 0);
+        } catch (IOException e) {
+            return false;
+        }
+        nonBlocking = false;
+        return true;
+    }
+
+    /** Whether the descriptor has O_NONBLOCK still (tests). */
+    boolean nonBlocking() {
+        return nonBlocking;
     }
 
     @Override

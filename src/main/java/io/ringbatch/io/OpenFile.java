@@ -27,6 +27,14 @@ abstract class OpenFile implements AutoCloseable {
         throw new IOException(path + ": cannot be checked again");
     }
 
+    /**
+     * A read met EAGAIN: makes the handle blocking if it was not, and says whether it did (the read is then
+     * tried again). False for handles that are blocking already.
+     */
+    boolean makeBlocking() {
+        return false;
+    }
+
     @Override
     public abstract void close();
 }

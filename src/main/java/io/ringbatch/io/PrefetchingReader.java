@@ -241,8 +241,11 @@ final class PrefetchingReader implements BlockReader {
      * whenever it comes, gives the buffer back to the pool), false if it completed meanwhile.
      */
     private boolean abandon(Slot slot) {
-        engine.cancel(slot);
+        // given up first, then cancelled: a reaper thread that took the cancelled read's completion (ECANCELED)
+        // between the two would otherwise fail the slot with it, and the time-out would be reported as a
+        // cancel nobody asked for
         if (STATE.compareAndSet(slot, IN_FLIGHT, ABANDONED)) {
+            engine.cancel(slot);
             pending.remove(slot);
             return true;
         }
@@ -425,6 +428,9 @@ final class PrefetchingReader implements BlockReader {
         }
         if (res < 0) {
             int errno = -res;
+            if (errno == Errno.EAGAIN && file.makeBlocking()) {
+                return true; // a file system without non-blocking reads: the descriptor is blocking now
+            }
             if ((errno == Errno.EAGAIN || errno == Errno.EINTR) && ++slot.retries <= MAX_RETRIES) {
                 return true;
             }

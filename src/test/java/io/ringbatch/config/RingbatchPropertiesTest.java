@@ -156,7 +156,7 @@ class RingbatchPropertiesTest {
                 .run(context -> {
                     assertThat(context).hasNotFailed();
                     assertThat(context.getBean(RingbatchProperties.class).workers()).isEqualTo(4);
-                    assertThat(context.getBean(PipelineProperties.class).commitInterval()).isEqualTo(1024);
+                    assertThat(context.getBean(PipelineProperties.class).commitInterval()).isEqualTo(1048576);
                 });
     }
 

@@ -323,7 +323,7 @@ class HelmChartTest {
         assertThat(properties.security().rememberMe()).isEqualTo(Duration.ofHours(8));
         PipelineProperties p = bind(pipeline, "ringbatch.pipeline", PipelineProperties.class);
         assertThat(p.splitSize()).isEqualTo(DataSize.ofMegabytes(32));
-        assertThat(p.commitInterval()).isEqualTo(1024);
+        assertThat(p.commitInterval()).isEqualTo(1048576);
         assertThat(p.commitBytes()).isEqualTo(DataSize.ofMegabytes(64));
         assertThat(p.commitTime()).isEqualTo(Duration.ofSeconds(1));
         assertThat(flat).containsEntry("logging.level.io.ringbatch", "DEBUG");
