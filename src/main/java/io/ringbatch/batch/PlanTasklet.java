@@ -41,7 +41,8 @@ class PlanTasklet implements Tasklet {
         // opened by descriptor and checked to lie under the input roots again: the job may have waited
         // (queued, stopped) since its submission checked the path
         try (Dir root = pipeline.inputRoots().open(job.inputRoot())) {
-            plan = planner.plan(root, pipeline.instanceId(), job.include(), job.exclude(), operation.split());
+            plan = planner.plan(root, pipeline.instanceId(), job.include(), job.exclude(), operation.split(),
+                    operation.slowPerByte());
         } catch (Planner.Stopped e) {
             throw new org.springframework.batch.core.job.JobInterruptedException(e.getMessage()); // STOPPED
         }

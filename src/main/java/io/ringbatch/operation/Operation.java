@@ -55,6 +55,17 @@ public interface Operation {
     Split split();
 
     /**
+     * Whether the work per byte is far above the read's (gzip: about 25 MB/s a core, where a read gives
+     * GB/s), so that each partition of a job runs for seconds. The plan then cuts partitions that shrink
+     * with the work left (guided), so that the last ones handed out are small and no worker sits idle for
+     * long while another ends a large one; the extra partitions cost a step execution each (milliseconds),
+     * which such a job does not notice and a fast one would (see the Planner).
+     */
+    default boolean slowPerByte() {
+        return false;
+    }
+
+    /**
      * Whether a piece's processing can resume in the middle after a restart, from the state of
      * {@link PieceProcessor#checkpoint()}; if not, a piece cut short by a crash is processed again
      * from its start and its earlier fragments are discarded.
