@@ -213,30 +213,14 @@ public final class Planner {
      */
     private void walk(Dir dir, String prefix, List<Predicate<String>> includes, List<Predicate<String>> excludes,
                       Plan.Files files, Map<String, Long> links) throws IOException {
-        List<Dir.Entry> entries;
-        try {
-            entries = dir.list();
-        } catch (IOException e) {
-            throw new IOException("cannot read " + where(prefix) + " while planning: " + e.getMessage(), e);
-        }
-        for (Dir.Entry entry : entries) {
+        for (Dir.Entry entry : list(dir, prefix)) {
             if (stop.getAsBoolean()) {
                 throw new Stopped(); // a plan of a million files without globs sees a stop too
             }
             String rel = prefix + entry.name();
-            if (entry.isSymlink()) {
-                continue; // not followed: it could lead out of the root
-            }
-            if (!entry.isDirectory() && !entry.isRegular() && !entry.isUnknown()) {
-                continue; // a device, FIFO or socket
-            }
-            Stat stat;
-            try {
-                stat = dir.stat(entry.name());
-            } catch (NoSuchFileException e) {
-                continue; // removed since it was listed
-            } catch (IOException e) {
-                throw new IOException("cannot read " + where(rel) + " while planning: " + e.getMessage(), e);
+            Stat stat = look(dir, entry, rel);
+            if (stat == null) {
+                continue;
             }
             if (stat.isDirectory()) {
                 try (Dir sub = dir.dir(entry.name())) {
@@ -247,17 +231,47 @@ public final class Planner {
                     // among others: swapped for a link since it was listed
                     throw new IOException("cannot read " + where(rel) + " while planning: " + e.getMessage(), e);
                 }
-            } else if (stat.isRegular()) {
-                if ((!includes.isEmpty() && includes.stream().noneMatch(m -> m.test(rel)))
-                        || excludes.stream().anyMatch(m -> m.test(rel))) {
-                    continue;
-                }
+            } else if (stat.isRegular() && selected(rel, includes, excludes)) {
                 if (stat.nlink() > 1) {
                     links.put(rel, stat.nlink());
                 }
                 files.add(rel, stat.size(), stat.mtimeNanos(), stat.ino(), stat.dev());
             }
         }
+    }
+
+    /** A directory's entries, for both walks; {@code prefix} is its path beneath the root with a trailing slash. */
+    private List<Dir.Entry> list(Dir dir, String prefix) throws IOException {
+        try {
+            return dir.list();
+        } catch (IOException e) {
+            String rel = prefix.isEmpty() ? "" : prefix.substring(0, prefix.length() - 1);
+            throw new IOException("cannot read " + where(rel) + " while planning: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * An entry as both walks take it: its attributes if it is a directory or a regular file, null if it is
+     * passed over (a link, never followed: it could lead out of the root; a device, FIFO or socket; an
+     * entry removed since it was listed).
+     */
+    private Stat look(Dir dir, Dir.Entry entry, String rel) throws IOException {
+        if (entry.isSymlink() || (!entry.isDirectory() && !entry.isRegular() && !entry.isUnknown())) {
+            return null;
+        }
+        try {
+            return dir.stat(entry.name());
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new IOException("cannot read " + where(rel) + " while planning: " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether the globs take the file {@code rel}: an include matches (or there is none) and no exclude does. */
+    private static boolean selected(String rel, List<Predicate<String>> includes, List<Predicate<String>> excludes) {
+        return (includes.isEmpty() || includes.stream().anyMatch(m -> m.test(rel)))
+                && excludes.stream().noneMatch(m -> m.test(rel));
     }
 
     /**
@@ -363,13 +377,7 @@ public final class Planner {
 
             /** As {@link Planner#walk} for one directory; its subdirectories go to {@code subs}. */
             private void list(Dir dir, List<DirTask> subs) throws IOException {
-                List<Dir.Entry> entries;
-                try {
-                    entries = dir.list();
-                } catch (IOException e) {
-                    throw new IOException("cannot read " + where(prefix.isEmpty() ? "" : prefix.substring(0,
-                            prefix.length() - 1)) + " while planning: " + e.getMessage(), e);
-                }
+                List<Dir.Entry> entries = Planner.this.list(dir, prefix);
                 Part part = parts.computeIfAbsent(Thread.currentThread(), t -> new Part());
                 for (Dir.Entry entry : entries) {
                     if (stop.getAsBoolean()) {
@@ -379,27 +387,13 @@ public final class Planner {
                         return;
                     }
                     String rel = prefix + entry.name();
-                    if (entry.isSymlink()) {
-                        continue; // not followed: it could lead out of the root
-                    }
-                    if (!entry.isDirectory() && !entry.isRegular() && !entry.isUnknown()) {
-                        continue; // a device, FIFO or socket
-                    }
-                    Stat stat;
-                    try {
-                        stat = dir.stat(entry.name());
-                    } catch (NoSuchFileException e) {
-                        continue; // removed since it was listed
-                    } catch (IOException e) {
-                        throw new IOException("cannot read " + where(rel) + " while planning: " + e.getMessage(), e);
+                    Stat stat = look(dir, entry, rel);
+                    if (stat == null) {
+                        continue;
                     }
                     if (stat.isDirectory()) {
                         subs.add(new DirTask(dir, entry.name(), rel + "/"));
-                    } else if (stat.isRegular()) {
-                        if ((!includes.isEmpty() && includes.stream().noneMatch(m -> m.test(rel)))
-                                || (!excludes.isEmpty() && excludes.stream().anyMatch(m -> m.test(rel)))) {
-                            continue;
-                        }
+                    } else if (stat.isRegular() && selected(rel, includes, excludes)) {
                         if (stat.nlink() > 1) {
                             part.links.put(rel, stat.nlink());
                         }
