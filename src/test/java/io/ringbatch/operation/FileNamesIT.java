@@ -37,7 +37,8 @@ import tools.jackson.databind.JsonNode;
  * killed with SIGKILL half-way under {@code LANG=C} and finished by the {@code C.UTF-8} start, with
  * grep's exact output: the plan, the execution contexts and the record files hold names the same way
  * under either locale. Under both, a download of a missing output with such a name is refused with the
- * name in the detail in {@code FileNames.inMessage} form, and job-report.json is strict UTF-8 JSON.
+ * name in the detail in {@code FileNames.inMessage} form, and job-report.json is strict UTF-8 JSON. This test
+ * starts the jar itself ({@code java -jar target/ringbatch-*.jar}); the other process tests start it extracted.
  */
 @Timeout(300)
 class FileNamesIT {
@@ -222,6 +223,6 @@ class FileNamesIT {
                 "--ringbatch.output-root=" + dir.resolve("output"),
                 "--ringbatch.workers=1",
                 "--ringbatch.io.block-size=64KB",
-                "--ringbatch.pipeline.commit-interval=1"), locale);
+                "--ringbatch.pipeline.commit-interval=1"), ServiceProcess.Launch.FAT_JAR, locale);
     }
 }
