@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The many-small-files benchmark in one command (see bench/README.md, "Many small files"):
 #
-#   bench/run-small.sh [--files 100000] [--plan-files 1000000] [--runs 3] [--modes cold,warm]
-#                      [--ops sha256,crc32c,wc,grep] [--peers ringbatch,gnu] [--heap 512m]
+#   bench/run-small.sh [--files 100000] [--plan-files 1000000] [--million-files 1000000] [--runs 3]
+#                      [--modes cold,warm] [--ops sha256,crc32c,wc,grep] [--peers ringbatch,gnu] [--heap 512m]
 #                      [--results bench/RESULTS-small.md] [--skip-plan] [--service-arg --x=y ...]
 #
 # Packages the service (under flock /tmp/ringbatch-mvn.lock: one Maven build at a time), then
@@ -11,12 +11,16 @@
 #  2. Bench.java on --files text files of 0-8 KiB in 1,000 folders: each operation as a ringbatch job
 #     over REST (the packaged jar, -Xmx<heap>) against `xargs -0 -P $(nproc) -n 500` with the GNU tools,
 #     cold (needs root) and warm, each cell the median of --runs runs, with the service's peak RSS;
-# and writes bench/RESULTS-small.md. A quick smoke run: bench/run-small.sh --files 2000 --plan-files 20000 --runs 1
+#  3. a sha256 job over --million-files files of 0-8 KiB (0: skipped) through the same service at -Xmx<heap>,
+#     cold and warm, one run each, against xargs with sha256sum, digests checked, with the service's peak RSS;
+# and writes bench/RESULTS-small.md. A quick smoke run:
+#   bench/run-small.sh --files 2000 --plan-files 20000 --million-files 20000 --runs 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=bench/RESULTS-small.md
 files=100000
 plan_files=1000000
+million_files=1000000
 runs=3
 heap=512m
 skip_plan=false
@@ -26,10 +30,11 @@ while [[ $# -gt 0 ]]; do
     --results) results=$2; shift 2 ;;
     --files) files=$2; shift 2 ;;
     --plan-files) plan_files=$2; shift 2 ;;
+    --million-files) million_files=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --heap) heap=$2; args+=(--heap "$2"); shift 2 ;;
     --skip-plan) skip_plan=true; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -80,10 +85,32 @@ if [[ $status -ne 0 || ! -s "$table" ]]; then
   echo "the benchmark failed (exit $status); see $log" >&2
   exit 1
 fi
+small_table=$work/bench/table-small.md
+cp "$table" "$small_table"
+
+million_md=""
+if [[ $million_files -gt 0 ]]; then
+  # The same service and heap over ten times the files: the plan, the partitions' records and the merge of a
+  # job over a million files must fit in -Xmx<heap>. Its own Bench run (one run per cell: a cell takes minutes).
+  set +e
+  java -Xmx2g -cp "$work/bench-classes:$cp" Bench --jar "$work/ringbatch.jar" --small-files "$million_files" \
+      --xargs-n 500 --runs 1 --sse 0 --ops sha256 --peers ringbatch,gnu --modes cold,warm --heap "$heap" \
+      --results "$work/million.md" 2>&1 | tee -a "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  if [[ $status -ne 0 || ! -s "$table" ]]; then
+    echo "the million-file benchmark failed (exit $status); see $log" >&2
+    exit 1
+  fi
+  # its parameters, limits and runs, as subsections of one section
+  million_md="## A sha256 job over $million_files files at -Xmx$heap
+
+$(sed -n '/^## Parameters/,/^## Targets/p' "$table" | sed '$d' | sed 's/^## /### /')"
+fi
 {
   echo "# Many small files: benchmark results"
   echo
-  echo "Written by \`bench/run-small.sh --files $files --plan-files $plan_files --runs $runs ${args[*]}\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src pom.xml bench || echo ' with uncommitted changes'). See bench/README.md."
+  echo "Written by \`bench/run-small.sh --files $files --plan-files $plan_files --million-files $million_files --runs $runs ${args[*]}\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src pom.xml bench || echo ' with uncommitted changes'). See bench/README.md."
   echo
   echo "## Machine"
   echo
@@ -93,6 +120,10 @@ fi
   echo "- $(java -version 2>&1 | head -1); $(sha256sum --version | head -1); $(grep --version | head -1)"
   echo
   echo "$plan_md"
-  cat "$table"
+  cat "$small_table"
+  if [[ -n $million_md ]]; then
+    echo
+    echo "$million_md"
+  fi
 } > "$results"
 echo "wrote $results"
