@@ -24,11 +24,11 @@ import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.JsonNode;
 
 /**
- * A slow job shows its progress: a {@code gzip} level 9 job over one 48 MiB log file on one worker, with the
+ * A slow job shows its progress: a {@code gzip} level 9 job over one 96 MiB log file on one worker, with the
  * pipeline's default settings (1 MiB blocks, commit-bytes 64MB, commit-time 1s), takes several seconds in one
  * partition, and {@code progress.bytesDone} in {@code GET /api/jobs/{id}} moves at least every 2 seconds
  * while it runs, from the job's start to its end. By bytes alone it would commit once, at the partition's
- * end; commit-time makes it commit about once a second.
+ * end (with {@code commit-time=1h} the test fails); commit-time makes it commit about once a second.
  */
 @Timeout(180)
 class GzipProgressTest {
@@ -41,7 +41,7 @@ class GzipProgressTest {
     @Test
     void theProgressOfAGzipNineJobMovesAtLeastEveryTwoSeconds() throws Exception {
         Path input = Files.createDirectories(dataDir.resolve("input/logs"));
-        writeLog(input.resolve("app.log"), 48L << 20);
+        writeLog(input.resolve("app.log"), 96L << 20);
         Map<String, Object> props = Map.of(
                 "server.port", "0",
                 "ringbatch.data-dir", dataDir.toString(),
@@ -77,10 +77,12 @@ class GzipProgressTest {
             long startedAt = moves.get(0)[0];
             long last = moves.get(moves.size() - 1)[1];
             assertThat(job.path("status").asString()).as(job.toPrettyString()).isEqualTo("COMPLETED");
-            assertThat(last).isEqualTo(48L << 20);
+            assertThat(last).isEqualTo(96L << 20);
             long runNanos = moves.get(moves.size() - 1)[0] - startedAt;
-            // the test means something only if the job ran well past the bound
-            assertThat(runNanos).as("the job's run (ns)").isGreaterThan(2 * MAX_GAP_NANOS);
+            // the test means something only if the job committed before its end: 96 MiB of gzip -9 on one core
+            // takes about 8 s here, and more than 2 s on any machine this runs on
+            assertThat(moves.size() - 1).as("progress moves over a run of %d ms", runNanos / 1_000_000)
+                    .isGreaterThanOrEqualTo(3);
             for (int i = 1; i < moves.size(); i++) {
                 long gap = moves.get(i)[0] - moves.get(i - 1)[0];
                 assertThat(gap).as("ns between progress %d and %d bytes (run of %d ms, %d moves)",
