@@ -110,7 +110,7 @@ fi
 {
   echo "# Many small files: benchmark results"
   echo
-  echo "Written by \`bench/run-small.sh --files $files --plan-files $plan_files --million-files $million_files --runs $runs ${args[*]}\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src pom.xml bench || echo ' with uncommitted changes'). See bench/README.md."
+  echo "Written by \`bench/run-small.sh --files $files --plan-files $plan_files --million-files $million_files --runs $runs ${args[*]}\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src pom.xml bench ':(exclude)bench/RESULTS*.md' || echo ' with uncommitted changes'). See bench/README.md."
   echo
   echo "## Machine"
   echo
