@@ -165,8 +165,9 @@ public class BulkFileJobConfiguration {
                                 RingbatchProperties properties)
             throws java.io.IOException {
         JobFiles files = pipeline.files(jobId);
-        return new PartitionWork(files, pipeline.plan(jobId), files.readDefinition(),
-                pipeline.operation(files.readDefinition().operation()), pipeline.engine(), partition, attempt,
+        JobDefinition definition = files.readDefinition(); // job.json, read and parsed once per attempt
+        return new PartitionWork(files, pipeline.plan(jobId), definition,
+                pipeline.operation(definition.operation()), pipeline.engine(), partition, attempt,
                 pipeline.inputRoots(), pipeline.instanceId(), pipeline.stops())
                 .commitEvery(pipeline.commitInterval(), pipeline.commitBytes(), pipeline.commitTime())
                 .openAhead(properties.io().openAhead());

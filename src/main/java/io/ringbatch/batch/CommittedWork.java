@@ -243,7 +243,11 @@ final class CommittedWork {
         }
     }
 
-    /** How much of a record file is read at once. */
+    /**
+     * How much of a record file is read at once, at most: a file's committed length when it is shorter, so
+     * that the merge of a few KiB of records does not allocate (and zero) a MiB per partition, twice per
+     * finish; with G1's 1 MiB regions (heaps below 2 GiB) each such buffer is a humongous allocation.
+     */
     static final int READ_BUFFER = 1 << 20;
 
     /** A record file's committed bytes, read in order through one buffer. */
@@ -251,7 +255,7 @@ final class CommittedWork {
         private final FileChannel ch;
         private final long end;
         private final int partition;
-        private ByteBuffer buf = ByteBuffer.allocate(READ_BUFFER).limit(0);
+        private ByteBuffer buf;
         /** The file offset of the next byte {@link #take} hands out. */
         long pos;
         /** The file offset of the buffer's limit: where the next read goes on. */
@@ -261,6 +265,7 @@ final class CommittedWork {
             this.ch = ch;
             this.end = end;
             this.partition = partition;
+            this.buf = ByteBuffer.allocate((int) Math.max(PartitionState.FRAME, Math.min(READ_BUFFER, end))).limit(0);
         }
 
         /** The next {@code n} bytes (n at most what is left before the end), as a view positioned at them. */

@@ -78,9 +78,14 @@ class FinishTasklet implements Tasklet {
         String parentName = slash < 0 ? "" : output.substring(0, slash);
         String leaf = output.substring(slash + 1);
         String stagingName = "." + leaf + ".ringbatch-staging";
+        List<JobExecution> executions;
         try (Dir root = Dir.open(pipeline.outputRoot()); Dir work = files.open()) {
             // each partition's newest completed attempt: its files, and exactly the bytes it committed in them
-            CommittedWork committed = CommittedWork.of(work, plan, pipeline.runStates().executions(jobId));
+            // the job's executions, read from the repository once (each read loads every step execution and
+            // its context): what to merge, the report's numbers and what to delete afterwards all come from
+            // them. The steps they describe have ended; only this one runs, and none of it is taken from it
+            executions = pipeline.runStates().executions(jobId);
+            CommittedWork committed = CommittedWork.of(work, plan, executions);
             if (!parentName.isEmpty()) {
                 StagingFiles.mkdirs(root, parentName, DIR_MODE);
             }
@@ -95,8 +100,8 @@ class FinishTasklet implements Tasklet {
                 try {
                     try (Dir staging = parent.dir(stagingName)) {
                         merge(operation, job, plan, committed, work, staging);
-                        RunState state = pipeline.runStates().state(jobId);
-                        writeReport(staging, job, plan, state, execution);
+                        RunState state = pipeline.runStates().state(executions);
+                        writeReport(staging, job, plan, state, execution, pipeline.skipped(executions));
                     }
                     java.util.function.Consumer<String> before = beforeRename;
                     if (before != null) {
@@ -133,7 +138,7 @@ class FinishTasklet implements Tasklet {
             }
         }
         if (!step.isTerminateOnly()) {
-            deleteUnreferenced(files, plan, pipeline.runStates().executions(jobId));
+            deleteUnreferenced(files, plan, executions);
         }
         return RepeatStatus.FINISHED;
     }
@@ -211,8 +216,8 @@ class FinishTasklet implements Tasklet {
         }
     }
 
-    private void writeReport(Dir staging, JobDefinition job, Plan plan, RunState state, JobExecution execution)
-            throws IOException {
+    private void writeReport(Dir staging, JobDefinition job, Plan plan, RunState state, JobExecution execution,
+                             List<String> skipped) throws IOException {
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("jobId", job.jobId());
         report.put("operation", job.operation());
@@ -233,7 +238,7 @@ class FinishTasklet implements Tasklet {
         report.put("seconds", seconds);
         report.put("workerWaitSeconds", state.waitNanos() / 1e9);
         report.put("workerBusySeconds", state.busyNanos() / 1e9);
-        report.put("skipped", skipped(pipeline.skipped(execution),
+        report.put("skipped", skipped(skipped,
                 () -> plan.files().stream().map(Plan.FileEntry::path).iterator()));
         JobFiles.writeAtomically(staging, REPORT, JobFiles.JSON.writerWithDefaultPrettyPrinter()
                 .writeValueAsBytes(report));

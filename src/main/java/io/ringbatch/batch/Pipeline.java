@@ -153,10 +153,13 @@ public class Pipeline {
         plans.remove(jobId);
     }
 
-    /** The files the workers of every execution of this job skipped (with options.skipUnreadable). */
-    List<String> skipped(JobExecution execution) {
+    /**
+     * The files the workers of every execution of this job skipped (with options.skipUnreadable), from the
+     * job's executions as {@link RunStates#executions} loaded them.
+     */
+    List<String> skipped(List<JobExecution> executions) {
         List<String> out = new ArrayList<>();
-        for (StepExecution s : runStates.latestWorkerSteps(execution.getJobParameters().getString(JOB_ID))) {
+        for (StepExecution s : runStates.latestWorkerSteps(executions)) {
             @SuppressWarnings("unchecked")
             List<String> list = (List<String>) s.getExecutionContext().get(PartitionWork.SKIPPED);
             if (list != null) {

@@ -198,15 +198,24 @@ public final class Plan {
     }
 
     /**
-     * Files, compactly: each path's bytes in pages of {@link #PAGE} bytes (a longer path gets a page of its
+     * Files, compactly: each path's bytes in pages of up to {@link #PAGE} bytes (a longer path gets a page of its
      * own), its page and offset packed in one long; size, modification time, inode and device in arrays.
      * About 36 bytes a file beside its path's bytes, against some 150 for an entry object and its string.
      * Filled with {@link #add}, then optionally put in path order with {@link #sorted}.
      */
     static final class Files {
         static final int PAGE = 1 << 20;
+        /**
+         * The first page's size; each next page doubles it up to {@link #PAGE}. A plan of a few hundred
+         * files then holds a few KiB of pages, not a MiB per walk thread (with G1's 1 MiB regions, heaps below
+         * 2 GiB, a MiB array is a humongous allocation, zeroed whole), while a plan of a million files still
+         * goes in pages of a MiB after the first few.
+         */
+        static final int FIRST_PAGE = 16 << 10;
         private final List<byte[]> pages = new ArrayList<>();
-        private int pageUsed = PAGE;
+        /** The current (last) page's size; 0 when a later add must start a page of its own. */
+        private int pageCapacity;
+        private int pageUsed;
         private long[] where = new long[16];
         private int[] length = new int[16];
         private long[] size = new long[16];
@@ -242,8 +251,10 @@ public final class Plan {
                 this.inode = Arrays.copyOf(this.inode, n);
                 this.device = Arrays.copyOf(this.device, n);
             }
-            if (path.length > PAGE - pageUsed) {
-                pages.add(new byte[Math.max(PAGE, path.length)]);
+            if (path.length > pageCapacity - pageUsed || pageCapacity == 0) {
+                int next = pages.isEmpty() ? FIRST_PAGE : Math.min(PAGE, Math.max(FIRST_PAGE, 2 * pageCapacity));
+                pages.add(new byte[Math.max(next, path.length)]);
+                pageCapacity = pages.get(pages.size() - 1).length;
                 pageUsed = 0;
             }
             int page = pages.size() - 1;
@@ -305,6 +316,7 @@ public final class Plan {
             IntSort.sort(order, this::compare);
             Files out = new Files();
             out.pages.addAll(pages);
+            out.pageCapacity = pageCapacity;
             out.pageUsed = pageUsed;
             out.count = count;
             out.where = new long[count];
@@ -362,7 +374,8 @@ public final class Plan {
                 }
             }
             // the last page may be another part's: a later add starts a page of its own
-            out.pageUsed = PAGE;
+            out.pageCapacity = 0;
+            out.pageUsed = 0;
             return out;
         }
     }

@@ -32,7 +32,7 @@ import java.util.function.Predicate;
  * <p>
  * Memory: a walk of a million entries does not hold a million objects. Only the entries of the
  * directories on the current path are objects ({@link Dir#list}); the files kept go straight into the
- * plan's compact store ({@link Plan.Files}: path bytes in 1 MiB pages, numbers in primitive arrays, about
+ * plan's compact store ({@link Plan.Files}: path bytes in pages of up to 1 MiB, numbers in primitive arrays, about
  * 36 bytes a file beside its path), which is sorted as an {@code int[]} of indexes.
  * <p>
  * Hard links: a regular file with more than one link may be another name of a file outside the root

@@ -70,8 +70,13 @@ public class RunStates {
     }
 
     List<StepExecution> latestWorkerSteps(String jobId) {
+        return latestWorkerSteps(executions(jobId));
+    }
+
+    /** As {@link #latestWorkerSteps(String)}, from the job's executions already loaded. */
+    List<StepExecution> latestWorkerSteps(List<JobExecution> executions) {
         List<StepExecution> out = new ArrayList<>();
-        for (StepExecution s : latestSteps(executions(jobId)).values()) {
+        for (StepExecution s : latestSteps(executions).values()) {
             if (s.getStepName().startsWith("work:")) {
                 out.add(s);
             }
@@ -80,7 +85,14 @@ public class RunStates {
     }
 
     public RunState state(String jobId) {
-        List<JobExecution> executions = executions(jobId);
+        return state(executions(jobId));
+    }
+
+    /**
+     * The state of a job from its executions as {@link #executions} gave them (newest first), for a caller
+     * that has loaded them already: the repository is then read once, not once per question.
+     */
+    RunState state(List<JobExecution> executions) {
         if (executions.isEmpty()) {
             return RunState.NONE;
         }
