@@ -49,8 +49,11 @@ public final class TestDirs {
         return Runner.DIR;
     }
 
-    /** {@code target/<name>}, emptied first: what an earlier run left there goes (mvn clean removes the rest). */
-    private static Path make(String name) {
+    /**
+     * {@code target/<name>} with {@code input/} and {@code output/}, emptied first: what an earlier run left there
+     * goes (mvn clean removes the rest). For a test class with a context of its own.
+     */
+    public static Path make(String name) {
         try {
             Path dir = Path.of("target", name).toAbsolutePath();
             FileSystemUtils.deleteRecursively(dir);

@@ -4,16 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ringbatch.TestDirs;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
-import java.util.List;
-import java.util.Map;
-import java.util.SplittableRandom;
-import java.util.TreeMap;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,7 +17,6 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.context.annotation.Import;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import org.springframework.util.FileSystemUtils;
 
 /**
  * Many small files with {@code commit-interval} at its default: bytes decide the commits, not a count of
@@ -44,7 +36,7 @@ import org.springframework.util.FileSystemUtils;
 class SmallFilesCommitBytesTest {
     private static final int FILES = 1500;
     private static final long COMMIT_BYTES = 96 * 1024;
-    private static final Path DIR = fresh();
+    private static final Path DIR = TestDirs.make("small-files-commit-bytes-tests");
     static Path input;
     static String expected;
 
@@ -65,19 +57,7 @@ class SmallFilesCommitBytesTest {
     @BeforeAll
     static void tree() throws Exception {
         input = Files.createDirectories(DIR.resolve("input/small"));
-        SplittableRandom r = new SplittableRandom(23);
-        TreeMap<String, String> lines = new TreeMap<>();
-        for (int i = 0; i < FILES; i++) {
-            String rel = "d" + (i % 5) + "/f" + i + ".txt";
-            // 1 byte to 2 KiB: one block each, never empty, so that each file is one process call
-            byte[] b = new byte[1 + r.nextInt(2048)];
-            r.nextBytes(b);
-            Path f = input.resolve(rel);
-            Files.createDirectories(f.getParent());
-            Files.write(f, b);
-            lines.put(rel, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b)) + "  " + rel + "\n");
-        }
-        expected = String.join("", lines.values());
+        expected = SmallFilesRestartTest.writeTree(input, FILES, 5, 2048, 23);
     }
 
     @Test
@@ -148,23 +128,10 @@ class SmallFilesCommitBytesTest {
     }
 
     private static String output(String id) throws IOException {
-        return Files.readString(DIR.resolve("output").resolve(id).resolve("checksums.sha256"), StandardCharsets.ISO_8859_1);
+        return SmallFilesRestartTest.output(DIR, id);
     }
 
     private static JobDefinition definition(String id) {
-        return new JobDefinition(id, SmallFilesRestartTest.FailingChecksum.NAME, Map.of("algorithm", "sha256"), input,
-                List.of(), List.of(), DIR.resolve("output").resolve(id), false);
-    }
-
-    private static Path fresh() {
-        try {
-            Path dir = Path.of("target", "small-files-commit-bytes-tests").toAbsolutePath();
-            FileSystemUtils.deleteRecursively(dir);
-            Files.createDirectories(dir.resolve("input"));
-            Files.createDirectories(dir.resolve("output"));
-            return dir.toRealPath();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return SmallFilesRestartTest.definition(DIR, input, id);
     }
 }

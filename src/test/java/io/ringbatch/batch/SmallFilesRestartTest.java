@@ -34,7 +34,6 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import org.springframework.util.FileSystemUtils;
 
 /**
  * Many small files through the real pipeline (io_uring, the partition's files read one after another with
@@ -56,7 +55,7 @@ import org.springframework.util.FileSystemUtils;
 class SmallFilesRestartTest {
     private static final int FILES = 600;
     private static final int COMMIT_FILES = 16;
-    private static final Path DIR = fresh();
+    private static final Path DIR = TestDirs.make("small-files-restart-tests");
     static Path input;
     /** sha256sum's lines over the input, in path-byte order. */
     static String expected;
@@ -78,19 +77,27 @@ class SmallFilesRestartTest {
     @BeforeAll
     static void tree() throws Exception {
         input = Files.createDirectories(DIR.resolve("input/small"));
-        SplittableRandom r = new SplittableRandom(11);
+        expected = writeTree(input, FILES, 7, 4096, 11);
+    }
+
+    /**
+     * {@code files} files of 1 byte to {@code maxBytes} (one block each; never empty, so that each file is one
+     * process call) in {@code folders} folders, from the seed; returns sha256sum's lines over them, in
+     * path-byte order.
+     */
+    static String writeTree(Path input, int files, int folders, int maxBytes, long seed) throws Exception {
+        SplittableRandom r = new SplittableRandom(seed);
         TreeMap<String, String> lines = new TreeMap<>();
-        for (int i = 0; i < FILES; i++) {
-            String rel = "d" + (i % 7) + "/f" + i + ".txt";
-            // 1 byte to 4 KiB: one block each; never empty, so that each file is one process call
-            byte[] b = new byte[1 + r.nextInt(4096)];
+        for (int i = 0; i < files; i++) {
+            String rel = "d" + (i % folders) + "/f" + i + ".txt";
+            byte[] b = new byte[1 + r.nextInt(maxBytes)];
             r.nextBytes(b);
             Path f = input.resolve(rel);
             Files.createDirectories(f.getParent());
             Files.write(f, b);
             lines.put(rel, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b)) + "  " + rel + "\n");
         }
-        expected = String.join("", lines.values());
+        return String.join("", lines.values());
     }
 
     @Test
@@ -143,24 +150,22 @@ class SmallFilesRestartTest {
     }
 
     private static String output(String id) throws IOException {
-        return Files.readString(DIR.resolve("output").resolve(id).resolve("checksums.sha256"), StandardCharsets.ISO_8859_1);
+        return output(DIR, id);
+    }
+
+    /** The job's {@code checksums.sha256} under {@code dir}'s output root. */
+    static String output(Path dir, String id) throws IOException {
+        return Files.readString(dir.resolve("output").resolve(id).resolve("checksums.sha256"), StandardCharsets.ISO_8859_1);
     }
 
     private static JobDefinition definition(String id) {
-        return new JobDefinition(id, FailingChecksum.NAME, Map.of("algorithm", "sha256"), input, List.of(), List.of(),
-                DIR.resolve("output").resolve(id), false);
+        return definition(DIR, input, id);
     }
 
-    private static Path fresh() {
-        try {
-            Path dir = Path.of("target", "small-files-restart-tests").toAbsolutePath();
-            FileSystemUtils.deleteRecursively(dir);
-            Files.createDirectories(dir.resolve("input"));
-            Files.createDirectories(dir.resolve("output"));
-            return dir.toRealPath();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+    /** A sha256 job of {@link FailingChecksum} over {@code input}, its output under {@code dir}'s output root. */
+    static JobDefinition definition(Path dir, Path input, String id) {
+        return new JobDefinition(id, FailingChecksum.NAME, Map.of("algorithm", "sha256"), input, List.of(), List.of(),
+                dir.resolve("output").resolve(id), false);
     }
 
     /** The checksum operation, counting the pieces it opens; the n-th process call of the JVM fails once. */
