@@ -151,7 +151,7 @@ class GrepLiteralsTest {
         text.append("last ERROR x1y without newline");
         byte[] bytes = text.toString().getBytes(StandardCharsets.ISO_8859_1);
         // dense and sparse hits, exact literals, a regex with a literal, case folded, none at all, every line
-        for (String pattern : List.of("ERROR", "x[0-9]+y", "a", "ERROR|zz9", "error.*x", "[0-9]y", "^z", "b{3}|é",
+        for (String pattern : List.of("ERROR", "x[0-9]+y", "[0-9]x[ab]", "a", "ERROR|zz9", "error.*x", "[0-9]y", "^z", "b{3}|é",
                 "x|")) {
             for (boolean ignoreCase : new boolean[] {false, true}) {
                 for (boolean invert : new boolean[] {false, true}) {
