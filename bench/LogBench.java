@@ -64,6 +64,8 @@ public final class LogBench {
         List<String> peers = List.of("ringbatch", "gnu", "rg");
         List<String> classes = CLASSES.stream().map(PatternClass::name).toList();
         String heap = "512m";
+        /** Extra arguments of the service (as Bench's {@code --service-arg}), listed in the results. */
+        List<String> serviceArgs = new ArrayList<>();
         boolean jfr;
         String jar;
         Path results = Path.of("bench/RESULTS-logs.md");
@@ -80,6 +82,7 @@ public final class LogBench {
                     case "--peers" -> o.peers = List.of(args[++i].split(","));
                     case "--classes" -> o.classes = List.of(args[++i].split(","));
                     case "--heap" -> o.heap = args[++i];
+                    case "--service-arg" -> o.serviceArgs.add(args[++i]);
                     case "--jfr" -> o.jfr = true;
                     case "--jar" -> o.jar = args[++i];
                     case "--results" -> o.results = Path.of(args[++i]);
@@ -277,6 +280,7 @@ public final class LogBench {
 
         Bench.Options so = new Bench.Options();
         so.heap = o.heap;
+        so.serviceArgs.addAll(o.serviceArgs);
         so.jar = o.jar;
         so.jfr = o.jfr;
         so.sse = 0;
@@ -359,7 +363,8 @@ public final class LogBench {
                 .append(" MiB (two of ").append(set.files().get(0).size() >> 20).append(" MiB), seed ").append(o.seed)
                 .append(", `").append(Path.of("").toAbsolutePath().relativize(set.root())).append("`\n");
         md.append("- ").append(cores).append(" threads or processes for every peer; ringbatch: the packaged jar, `-Xmx")
-                .append(o.heap).append("`, default settings, warmed by ").append(Bench.WARM_UP_JOBS)
+                .append(o.heap).append("`, ").append(o.serviceArgs.isEmpty() ? "default settings"
+                        : "settings `" + String.join(" ", o.serviceArgs) + "`").append(", warmed by ").append(Bench.WARM_UP_JOBS)
                 .append(" small jobs of each class; peak resident memory: ")
                 .append(rssKiB < 0 ? "n/a" : (rssKiB >> 10) + " MiB").append('\n');
         md.append("- each cell: the median of ").append(o.runs)

@@ -3,7 +3,8 @@
 #
 #   bench/run-logs.sh [--size 1536m] [--files 200] [--runs 3] [--modes cold,warm]
 #                     [--peers ringbatch,gnu,rg] [--classes literal,alternation,required,icase,invert,noliteral]
-#                     [--jfr] [--results bench/RESULTS-logs.md]
+#                     [--jfr] [--heap 512m] [--service-arg --ringbatch.io.block-size=256KB ...]
+#                     [--results bench/RESULTS-logs.md]
 #
 # Installs ripgrep from Debian when it is missing, packages the service (under flock
 # /tmp/ringbatch-mvn.lock: one Maven build at a time on this machine), compiles bench/LogBench.java with
@@ -11,7 +12,8 @@
 # pattern through ringbatch (the jar, over REST), GNU grep (xargs -P nproc) and ripgrep (rg -j nproc),
 # cold (page cache dropped; needs root) and warm, each cell the median of 3 runs, checks ringbatch's
 # output byte for byte against GNU grep's, and writes the table with the machine to bench/RESULTS-logs.md.
-# --jfr also records the service with JFR (settings=profile) into bench/work/logs/ringbatch.jfr.
+# --jfr also records the service with JFR (settings=profile) into bench/work/logs/ringbatch.jfr;
+# --service-arg (repeatable) passes a setting to the service, and the results file lists it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=bench/RESULTS-logs.md
